@@ -1,0 +1,358 @@
+//! `yunshu`: the one binary of the platform — `demo`, `serve`, `audit verify`, `calendar`, `bench`.
+//!
+//! Errors are printed once, as a chain, and the process exits non-zero; `audit verify` exits 1 and names
+//! the first bad record when the log has been tampered with.
+
+mod bench;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use yunshu_audit::{AuditKey, CheckpointLog, Verifier, VerifyMode};
+use yunshu_domain::calendar::WorkCalendar;
+use yunshu_server::{AppState, Config};
+use yunshu_store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "yunshu",
+    version,
+    about = "云数 — 云南省公共数据资源授权运营平台"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Storage {
+    /// Data directory: the SQLite database, the audit signing key, the checkpoint file.
+    #[arg(long, default_value = "./yunshu-data")]
+    data_dir: PathBuf,
+    /// Database URL (sqlite:… or postgres://…); default: SQLite in the data directory.
+    #[arg(long, env = "YUNSHU_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the whole platform on embedded storage with the demo organisations, users and regions.
+    Demo {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Start the platform (no demo data).
+    Serve {
+        /// TOML configuration file (keys: port, bind, data_dir, database_url, production,
+        /// lockout_failures, lockout_minutes, idle_minutes, body_limit).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        port: Option<u16>,
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Official working-day calendar (法定节假日与调休).
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+    /// Benchmarks (prints each figure with its baseline).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the whole chain, every record tag and every signed checkpoint. Exit 1 names the first
+    /// bad record.
+    Verify {
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Sign the current head now (the server also does this every few seconds and at shutdown).
+    Checkpoint {
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// The date N official working days after DATE (DATE itself not counted).
+    AddWorkingDays { date: String, days: u32 },
+    /// The last day of an N-day period from DATE (Civil Code: a last day on a holiday moves to the
+    /// next working day).
+    AddDays { date: String, days: u32 },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}")]
+    Msg(String),
+    #[error("audit log verification FAILED: {0}")]
+    Tampered(yunshu_audit::Tampered),
+}
+
+fn msg(e: impl std::fmt::Display) -> CliError {
+    CliError::Msg(e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Demo {
+            port,
+            bind,
+            storage,
+        } => demo(port, &bind, storage).await,
+        Command::Serve {
+            config,
+            port,
+            storage,
+        } => serve(config, port, storage).await,
+        Command::Audit {
+            command: AuditCommand::Verify { storage },
+        } => verify(storage).await,
+        Command::Audit {
+            command: AuditCommand::Checkpoint { storage },
+        } => {
+            let (store, key_dir) = open(&storage).await?;
+            let state = state(store, Config::default(), &key_dir)?;
+            state.checkpoint().await.map_err(msg)?;
+            println!("checkpointed");
+            Ok(())
+        }
+        Command::Calendar { command } => calendar(command),
+        Command::Bench { command } => bench::run(command).await.map_err(msg),
+    }
+}
+
+fn database_url(storage: &Storage) -> Result<String, CliError> {
+    match &storage.database_url {
+        Some(u) if !u.is_empty() => Ok(u.clone()),
+        _ => {
+            std::fs::create_dir_all(&storage.data_dir)
+                .map_err(|e| msg(format!("cannot create {}: {e}", storage.data_dir.display())))?;
+            Ok(format!(
+                "sqlite://{}?mode=rwc",
+                storage.data_dir.join("yunshu.db").display()
+            ))
+        }
+    }
+}
+
+fn key_path(dir: &Path) -> PathBuf {
+    dir.join("keys").join("audit-signing.key")
+}
+
+fn checkpoint_path(dir: &Path) -> PathBuf {
+    dir.join("audit").join("checkpoints.log")
+}
+
+async fn open(storage: &Storage) -> Result<(Store, PathBuf), CliError> {
+    let url = database_url(storage)?;
+    let key = AuditKey::load_or_create(&key_path(&storage.data_dir)).map_err(msg)?;
+    let store = Store::open(&url, Arc::new(key)).await.map_err(msg)?;
+    Ok((store, storage.data_dir.clone()))
+}
+
+fn state(store: Store, config: Config, dir: &Path) -> Result<AppState, CliError> {
+    if let Some(parent) = checkpoint_path(dir).parent() {
+        std::fs::create_dir_all(parent).map_err(msg)?;
+    }
+    AppState::new(
+        store,
+        config,
+        yunshu_server::system_clock(),
+        checkpoint_path(dir),
+    )
+    .map_err(msg)
+}
+
+async fn demo(port: u16, bind: &str, storage: Storage) -> Result<(), CliError> {
+    let (store, dir) = open(&storage).await?;
+    let now = chrono::Utc::now();
+    let accounts = yunshu_server::demo::seed(&store, now).await.map_err(msg)?;
+    let state = state(store, Config::default(), &dir)?;
+    state.checkpoint().await.map_err(msg)?;
+    let addr: SocketAddr = format!("{bind}:{port}").parse().map_err(msg)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| msg(format!("cannot listen on {addr}: {e}")))?;
+    println!("云数 Yunshu — 云南省公共数据资源授权运营平台 (demo)");
+    println!("  URL:       http://{addr}/");
+    println!("  data dir:  {}", dir.display());
+    println!(
+        "  password of every demo account: {}",
+        yunshu_server::demo::DEMO_PASSWORD
+    );
+    println!("  accounts:");
+    for a in accounts {
+        println!(
+            "    {:<18} {:<6} {}（{}）",
+            a.username, a.name, a.org, a.roles
+        );
+    }
+    println!("Press Ctrl-C to stop.");
+    yunshu_server::serve_on(state, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(msg)
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    port: Option<u16>,
+    bind: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    production: Option<bool>,
+    lockout_failures: Option<i64>,
+    lockout_minutes: Option<i64>,
+    idle_minutes: Option<i64>,
+    body_limit: Option<usize>,
+}
+
+async fn serve(
+    config: Option<PathBuf>,
+    port: Option<u16>,
+    mut storage: Storage,
+) -> Result<(), CliError> {
+    let file: FileConfig = match &config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| msg(format!("cannot read {}: {e}", p.display())))?;
+            toml::from_str(&text).map_err(|e| msg(format!("{}: {e}", p.display())))?
+        }
+        None => FileConfig::default(),
+    };
+    if let Some(d) = file.data_dir {
+        storage.data_dir = d;
+    }
+    if storage.database_url.is_none() {
+        storage.database_url = file.database_url;
+    }
+    let defaults = Config::default();
+    let cfg = Config {
+        production: file.production.unwrap_or(false),
+        lockout_failures: file.lockout_failures.unwrap_or(defaults.lockout_failures),
+        lockout_minutes: file.lockout_minutes.unwrap_or(defaults.lockout_minutes),
+        idle_minutes: file.idle_minutes.unwrap_or(defaults.idle_minutes),
+        body_limit: file.body_limit.unwrap_or(defaults.body_limit),
+        token_max_days: defaults.token_max_days,
+    };
+    let (store, dir) = open(&storage).await?;
+    let state = state(store, cfg, &dir)?;
+    let port = port.or(file.port).unwrap_or(8080);
+    let addr: SocketAddr = format!("{}:{port}", file.bind.as_deref().unwrap_or("127.0.0.1"))
+        .parse()
+        .map_err(msg)?;
+    println!("云数 Yunshu listening on http://{addr}/");
+    yunshu_server::serve(state, addr).await.map_err(msg)
+}
+
+async fn verify(storage: Storage) -> Result<(), CliError> {
+    let url = database_url(&storage)?;
+    // Verification needs the existing key: never create one here.
+    let key = AuditKey::load(&key_path(&storage.data_dir)).map_err(msg)?;
+    let checkpoints = CheckpointLog::new(checkpoint_path(&storage.data_dir))
+        .read_all()
+        .map_err(msg)?;
+    let store = Store::open(&url, Arc::new(key.clone()))
+        .await
+        .map_err(msg)?;
+    let started = std::time::Instant::now();
+    let mut verifier = Verifier::new(VerifyMode::Full(&key), checkpoints);
+    let mut after = 0;
+    loop {
+        let batch = store.audit_batch(after, 5_000).await.map_err(msg)?;
+        let Some(last) = batch.last() else { break };
+        after = last.record.seq;
+        for r in &batch {
+            verifier.push(r).map_err(CliError::Tampered)?;
+        }
+    }
+    let report = verifier.finish().map_err(CliError::Tampered)?;
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    println!(
+        "audit log intact: {} records, {} signed checkpoints checked, head #{} {}",
+        report.records,
+        report.checkpoints_checked,
+        report.head_seq,
+        report.head.to_hex()
+    );
+    println!(
+        "verified in {:.3} s ({:.0} records/s, {:.1} MB/s)",
+        secs,
+        report.records as f64 / secs,
+        report.bytes_hashed as f64 / secs / 1e6
+    );
+    Ok(())
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, CliError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| msg(format!("`{s}` is not a date of the form YYYY-MM-DD")))
+}
+
+fn calendar(command: CalendarCommand) -> Result<(), CliError> {
+    let cal = WorkCalendar::official().map_err(msg)?;
+    let result = match command {
+        CalendarCommand::AddWorkingDays { date, days } => {
+            cal.add_working_days(parse_date(&date)?, days)
+        }
+        CalendarCommand::AddDays { date, days } => cal.add_calendar_days(parse_date(&date)?, days),
+    };
+    match result {
+        Ok(d) => {
+            println!("{d}");
+            Ok(())
+        }
+        Err(e) => Err(msg(format!("{e} ({})", e.message_zh()))),
+    }
+}

@@ -1,0 +1,18 @@
+//! `yunshu-domain`: the pure types and rules of the Yunshu platform (云数, 云南省公共数据资源授权运营平台).
+//!
+//! No IO, no async, no serialisation: everything here is deterministic and testable in isolation.
+//! Reference data (administrative divisions, the official holiday schedules) is compiled in.
+//!
+//! - [`ids`]: identifiers validated at the edge (统一社会信用代码, 居民身份证号码, mobile numbers);
+//! - [`regions`]: the 云南省 administrative division tree (GB/T 2260);
+//! - [`calendar`]: the official working-day calendar and period arithmetic (期间计算);
+//! - [`party`]: organisation types and roles of the measures' parties;
+//! - [`personnel`]: real-name personnel rules (Art. 25(1)) and the password policy;
+//! - [`approval`]: internal approval chains (经办 → 负责人 → 分管领导, 会签/或签, 退回/撤回/转办/催办).
+
+pub mod approval;
+pub mod calendar;
+pub mod ids;
+pub mod party;
+pub mod personnel;
+pub mod regions;

@@ -1,0 +1,333 @@
+//! Authorization: the Cedar policy set in `policy/yunshu.cedar`, and the entities it is evaluated
+//! against. Deny by default — a request is allowed only when a `permit` matches and no `forbid` does.
+//!
+//! Checks happen twice: once per route (in the middleware, against the principal's own organisation,
+//! answering "may this kind of user do this at all?") and once per object in the handler (against the
+//! object's entity, answering "may they do it to this one?" — e.g. a prefecture authority acting on
+//! an organisation of a sibling prefecture is refused there).
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    PolicySet, Request, RestrictedExpression,
+};
+use yunshu_domain::regions::{RegionCode, RegionTree};
+
+/// The policy text, compiled into the binary.
+pub const POLICY_TEXT: &str = include_str!("../policy/yunshu.cedar");
+
+/// An authenticated (or anonymous) party as the policy sees it.
+#[derive(Debug, Clone)]
+pub struct PolicyPrincipal {
+    /// `None` for the anonymous visitor.
+    pub user_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub org_type: String,
+    pub roles: Vec<String>,
+    pub region: Option<RegionCode>,
+    pub active: bool,
+}
+
+impl PolicyPrincipal {
+    pub fn anonymous() -> PolicyPrincipal {
+        PolicyPrincipal {
+            user_id: None,
+            org_id: None,
+            org_type: "anonymous".into(),
+            roles: Vec::new(),
+            region: None,
+            active: false,
+        }
+    }
+}
+
+/// What an action is done to.
+#[derive(Debug, Clone)]
+pub enum PolicyResource {
+    Region(RegionCode),
+    Org {
+        id: i64,
+        region: RegionCode,
+    },
+    User {
+        id: i64,
+        org_id: i64,
+        region: RegionCode,
+    },
+    Approval {
+        id: i64,
+        org_id: i64,
+        region: RegionCode,
+    },
+    /// Things with no owner (the login page, health).
+    Platform,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthzError {
+    #[error("policy: {0}")]
+    Policy(String),
+}
+
+pub struct Authz {
+    policies: PolicySet,
+    regions: std::sync::Arc<RegionTree>,
+    authorizer: Authorizer,
+}
+
+fn uid(ty: &str, id: &str) -> Result<EntityUid, AuthzError> {
+    let t = EntityTypeName::from_str(ty).map_err(|e| AuthzError::Policy(e.to_string()))?;
+    Ok(EntityUid::from_type_name_and_id(t, EntityId::new(id)))
+}
+
+impl Authz {
+    pub fn new(regions: std::sync::Arc<RegionTree>) -> Result<Authz, AuthzError> {
+        let policies =
+            PolicySet::from_str(POLICY_TEXT).map_err(|e| AuthzError::Policy(e.to_string()))?;
+        Ok(Authz {
+            policies,
+            regions,
+            authorizer: Authorizer::new(),
+        })
+    }
+
+    /// The region entity and its ancestors up to the province.
+    fn region_entities(&self, code: &RegionCode, out: &mut Vec<Entity>) -> Result<(), AuthzError> {
+        let mut chain = vec![code.clone()];
+        chain.extend(self.regions.ancestors(code).into_iter().map(|r| r.code()));
+        for (i, c) in chain.iter().enumerate() {
+            let parents: HashSet<EntityUid> = match chain.get(i + 1) {
+                Some(p) => [uid("Yunshu::Region", p.as_str())?].into_iter().collect(),
+                None => HashSet::new(),
+            };
+            out.push(Entity::new_no_attrs(
+                uid("Yunshu::Region", c.as_str())?,
+                parents,
+            ));
+        }
+        Ok(())
+    }
+
+    fn region_uid(region: Option<&RegionCode>) -> Result<EntityUid, AuthzError> {
+        // The anonymous visitor lives in a region that contains nothing.
+        uid(
+            "Yunshu::Region",
+            region.map(|r| r.as_str()).unwrap_or("none"),
+        )
+    }
+
+    fn org_entity(
+        &self,
+        id: i64,
+        region: &RegionCode,
+        out: &mut Vec<Entity>,
+    ) -> Result<EntityUid, AuthzError> {
+        let org = uid("Yunshu::Org", &id.to_string())?;
+        out.push(Entity::new_no_attrs(
+            org.clone(),
+            [uid("Yunshu::Region", region.as_str())?]
+                .into_iter()
+                .collect(),
+        ));
+        self.region_entities(region, out)?;
+        Ok(org)
+    }
+
+    /// Is `principal` allowed to do `action` to `resource`?
+    pub fn is_allowed(
+        &self,
+        principal: &PolicyPrincipal,
+        action: &str,
+        resource: &PolicyResource,
+    ) -> Result<bool, AuthzError> {
+        let mut entities: Vec<Entity> = Vec::new();
+        // Principal.
+        let p_uid = uid(
+            "Yunshu::User",
+            &principal
+                .user_id
+                .map(|u| u.to_string())
+                .unwrap_or_else(|| "anonymous".into()),
+        )?;
+        let p_org = uid(
+            "Yunshu::Org",
+            &principal
+                .org_id
+                .map(|o| o.to_string())
+                .unwrap_or_else(|| "none".into()),
+        )?;
+        let p_region = Self::region_uid(principal.region.as_ref())?;
+        let attrs: HashMap<String, RestrictedExpression> = [
+            (
+                "active".to_owned(),
+                RestrictedExpression::new_bool(principal.active),
+            ),
+            (
+                "org_type".to_owned(),
+                RestrictedExpression::new_string(principal.org_type.clone()),
+            ),
+            (
+                "roles".to_owned(),
+                RestrictedExpression::new_set(
+                    principal
+                        .roles
+                        .iter()
+                        .map(|r| RestrictedExpression::new_string(r.clone())),
+                ),
+            ),
+            (
+                "region".to_owned(),
+                RestrictedExpression::new_entity_uid(p_region.clone()),
+            ),
+            (
+                "org".to_owned(),
+                RestrictedExpression::new_entity_uid(p_org.clone()),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let p_parents: HashSet<EntityUid> = [p_org.clone()].into_iter().collect();
+        entities.push(
+            Entity::new(p_uid.clone(), attrs, p_parents)
+                .map_err(|e| AuthzError::Policy(e.to_string()))?,
+        );
+        if let (Some(org_id), Some(region)) = (principal.org_id, principal.region.as_ref()) {
+            self.org_entity(org_id, region, &mut entities)?;
+        }
+        // Resource.
+        let r_uid = match resource {
+            PolicyResource::Platform => uid("Yunshu::Platform", "yunshu")?,
+            PolicyResource::Region(code) => {
+                self.region_entities(code, &mut entities)?;
+                uid("Yunshu::Region", code.as_str())?
+            }
+            PolicyResource::Org { id, region } => self.org_entity(*id, region, &mut entities)?,
+            PolicyResource::User { id, org_id, region } => {
+                let org = self.org_entity(*org_id, region, &mut entities)?;
+                let u = uid("Yunshu::User", &id.to_string())?;
+                if Some(*id) != principal.user_id {
+                    entities.push(Entity::new_no_attrs(u.clone(), [org].into_iter().collect()));
+                }
+                u
+            }
+            PolicyResource::Approval { id, org_id, region } => {
+                let org = self.org_entity(*org_id, region, &mut entities)?;
+                let a = uid("Yunshu::Approval", &id.to_string())?;
+                entities.push(Entity::new_no_attrs(a.clone(), [org].into_iter().collect()));
+                a
+            }
+        };
+        // The same org or region may have been added twice (principal and resource): keep one.
+        let mut seen = HashSet::new();
+        entities.retain(|e| seen.insert(e.uid()));
+        let entities = Entities::from_entities(entities, None)
+            .map_err(|e| AuthzError::Policy(e.to_string()))?;
+        let action_uid = uid("Yunshu::Action", action)?;
+        let request = Request::new(p_uid, action_uid, r_uid, Context::empty(), None)
+            .map_err(|e| AuthzError::Policy(e.to_string()))?;
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.policies, &entities);
+        Ok(response.decision() == Decision::Allow)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn rc(s: &str) -> RegionCode {
+        RegionCode::parse(s).unwrap()
+    }
+
+    fn authz() -> Authz {
+        Authz::new(std::sync::Arc::new(RegionTree::yunnan().unwrap())).unwrap()
+    }
+
+    fn admin(org_type: &str, org_id: i64, region: &str) -> PolicyPrincipal {
+        PolicyPrincipal {
+            user_id: Some(100 + org_id),
+            org_id: Some(org_id),
+            org_type: org_type.into(),
+            roles: vec!["admin".into()],
+            region: Some(rc(region)),
+            active: true,
+        }
+    }
+
+    #[test]
+    fn the_policy_parses() {
+        authz();
+    }
+
+    #[test]
+    fn a_prefecture_authority_sees_its_counties_but_never_a_sibling_prefecture() {
+        let a = authz();
+        let kunming = admin("data_authority", 1, "530100");
+        let in_wuhua = PolicyResource::Org {
+            id: 7,
+            region: rc("530102"),
+        };
+        let in_dali = PolicyResource::Org {
+            id: 8,
+            region: rc("532900"),
+        };
+        let in_dali_county = PolicyResource::Org {
+            id: 9,
+            region: rc("532901"),
+        };
+        assert!(a.is_allowed(&kunming, "org.view", &in_wuhua).unwrap());
+        assert!(!a.is_allowed(&kunming, "org.view", &in_dali).unwrap());
+        assert!(!a.is_allowed(&kunming, "org.view", &in_dali_county).unwrap());
+        let province = PolicyResource::Org {
+            id: 10,
+            region: rc("530000"),
+        };
+        assert!(
+            !a.is_allowed(&kunming, "org.view", &province).unwrap(),
+            "not upwards either"
+        );
+        let bureau = admin("data_authority", 2, "530000");
+        assert!(a.is_allowed(&bureau, "org.view", &in_dali_county).unwrap());
+    }
+
+    #[test]
+    fn deactivated_and_anonymous_get_nothing_but_public_pages() {
+        let a = authz();
+        let mut bureau = admin("data_authority", 2, "530000");
+        bureau.active = false;
+        let r = PolicyResource::Org {
+            id: 2,
+            region: rc("530000"),
+        };
+        assert!(!a.is_allowed(&bureau, "org.view", &r).unwrap());
+        assert!(!a.is_allowed(&bureau, "desk.view", &r).unwrap());
+        assert!(
+            a.is_allowed(&bureau, "public.view", &PolicyResource::Platform)
+                .unwrap()
+        );
+        let anon = PolicyPrincipal::anonymous();
+        assert!(
+            !a.is_allowed(&anon, "desk.view", &PolicyResource::Platform)
+                .unwrap()
+        );
+        assert!(
+            a.is_allowed(&anon, "public.view", &PolicyResource::Platform)
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn unknown_actions_are_denied() {
+        let a = authz();
+        let bureau = admin("data_authority", 2, "530000");
+        let r = PolicyResource::Org {
+            id: 2,
+            region: rc("530000"),
+        };
+        assert!(!a.is_allowed(&bureau, "org.destroy_everything", &r).unwrap());
+    }
+}

@@ -1,0 +1,172 @@
+//! The Yunshu web server: the JSON API under `/api/v1` and the server-rendered web UI (zh-CN).
+//! This is the only crate that knows HTTP.
+//!
+//! Every request passes one middleware ([`context::guard`]) that gives it an operation id, finds who is
+//! asking (session cookie or bearer token), checks CSRF on cookie-authenticated writes, checks the route
+//! against the policy, and adds security headers. Handlers then check the object itself.
+
+pub mod api;
+pub mod auth;
+pub mod authz;
+pub mod context;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod services;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use chrono::{DateTime, Utc};
+use yunshu_audit::CheckpointLog;
+use yunshu_domain::regions::RegionTree;
+use yunshu_store::Store;
+
+pub use context::Ctx;
+
+/// Server settings. Defaults suit the demo; `production = true` tightens them.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Production mode: TOTP required for administrators and reviewers, `Secure` cookies, HSTS.
+    pub production: bool,
+    /// Failed logins before the account is locked.
+    pub lockout_failures: i64,
+    /// How long a locked account stays locked.
+    pub lockout_minutes: i64,
+    /// Idle time after which a web session ends.
+    pub idle_minutes: i64,
+    /// Largest request body accepted (bytes).
+    pub body_limit: usize,
+    /// Lifetime of new API tokens unless the caller asks for less.
+    pub token_max_days: i64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            production: false,
+            lockout_failures: 5,
+            lockout_minutes: 15,
+            idle_minutes: 30,
+            body_limit: 2 * 1024 * 1024,
+            token_max_days: 365,
+        }
+    }
+}
+
+/// Where "now" comes from: the system clock in production, a fixed or stepping clock in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// Shared state of the running server.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub authz: Arc<authz::Authz>,
+    pub regions: Arc<RegionTree>,
+    pub clock: Clock,
+    pub verifier: Arc<dyn auth::IdentityVerifier>,
+    pub checkpoints: Arc<CheckpointLog>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        config: Config,
+        clock: Clock,
+        checkpoint_file: PathBuf,
+    ) -> Result<AppState, String> {
+        let regions = Arc::new(RegionTree::yunnan().map_err(|e| e.to_string())?);
+        let authz = Arc::new(authz::Authz::new(regions.clone()).map_err(|e| e.to_string())?);
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            authz,
+            regions,
+            clock,
+            verifier: Arc::new(auth::FormatOnlyVerifier),
+            checkpoints: Arc::new(CheckpointLog::new(checkpoint_file)),
+        })
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// Signs the audit head if it moved, into the database and the file outside it.
+    pub async fn checkpoint(&self) -> Result<(), String> {
+        if let Some(cp) = self
+            .store
+            .checkpoint_head(self.now())
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            self.checkpoints.append(&cp).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// The whole application router.
+pub fn app(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    Router::new()
+        .merge(web::router())
+        .merge(api::router())
+        .fallback(context::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            context::guard,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves until Ctrl-C, checkpointing the audit head every few seconds when it moved and at exit.
+pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_on(state, listener, shutdown_signal()).await
+}
+
+pub async fn serve_on(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let cp_state = state.clone();
+    let mut head = state.store.watch_head();
+    let checkpointer = tokio::spawn(async move {
+        loop {
+            if head.changed().await.is_err() {
+                break;
+            }
+            // Coalesce bursts: one signature per few seconds at most.
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            if let Err(e) = cp_state.checkpoint().await {
+                tracing::error!(error = %e, "audit checkpoint failed");
+            }
+        }
+    });
+    let app = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    checkpointer.abort();
+    if let Err(e) = state.checkpoint().await {
+        tracing::error!(error = %e, "final audit checkpoint failed");
+    }
+    result
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

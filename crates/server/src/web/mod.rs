@@ -1,0 +1,267 @@
+//! The web UI: server-rendered pages in Simplified Chinese, plain forms that work without
+//! JavaScript, a role-specific menu, to-do lists with deadlines in working days, and a history
+//! timeline (the audit trail in human words) on every record.
+
+pub mod pages;
+pub mod templates;
+
+use askama::Template;
+use axum::Router;
+use axum::routing::{get, post};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
+use yunshu_domain::regions::RegionCode;
+
+use crate::AppState;
+use crate::authz::PolicyResource;
+use crate::context::Ctx;
+use crate::error::AppResult;
+use templates::{HistoryRow, Layout, MenuGroup, MenuItem};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(pages::login_page).post(pages::login))
+        .route("/login/totp", get(pages::totp_page).post(pages::totp))
+        .route("/static/{file}", get(pages::static_file))
+        .route("/", get(pages::desk))
+        .route("/logout", post(pages::logout))
+        .route("/account", get(pages::account))
+        .route("/account/password", post(pages::change_password))
+        .route("/account/totp", post(pages::enroll_totp))
+        .route("/account/tokens", post(pages::create_token))
+        .route("/account/tokens/{id}/revoke", post(pages::revoke_token))
+        .route("/calendar", get(pages::calendar))
+        .route("/calendar/schedules", post(pages::load_schedule))
+        .route("/admin/orgs", get(pages::orgs).post(pages::create_org))
+        .route("/admin/orgs/{id}", get(pages::org))
+        .route("/admin/orgs/{id}/chains", post(pages::set_chain))
+        .route("/admin/users", get(pages::users).post(pages::create_user))
+        .route("/admin/users/{id}", get(pages::user))
+        .route(
+            "/admin/users/{id}/verify-identity",
+            post(pages::verify_identity),
+        )
+        .route("/admin/users/{id}/agreement", post(pages::record_agreement))
+        .route("/admin/users/{id}/filing", post(pages::submit_filing))
+        .route("/admin/users/{id}/deactivate", post(pages::deactivate))
+        .route("/approvals/{id}", get(pages::approval))
+        .route("/approvals/{id}/{decision}", post(pages::decide))
+        .route("/audit", get(pages::audit))
+}
+
+/// Renders a template; a template error is a bug, logged, and answered with a plain message.
+pub fn render<T: Template>(t: &T) -> String {
+    t.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "template render failed");
+        "页面渲染失败".to_owned()
+    })
+}
+
+pub fn page<T: Template>(t: &T) -> axum::response::Html<String> {
+    axum::response::Html(render(t))
+}
+
+/// Beijing time (UTC+8 all year: China has no daylight saving time since 1991).
+pub fn beijing(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    let tz = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix());
+    t.with_timezone(&tz)
+}
+
+use chrono::Offset;
+
+pub fn beijing_date(t: DateTime<Utc>) -> NaiveDate {
+    beijing(t).date_naive()
+}
+
+/// 2026年11月27日
+pub fn zh_date(d: NaiveDate) -> String {
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
+
+/// 2026-11-27 14:05 (Beijing time)
+pub fn zh_time(t: DateTime<Utc>) -> String {
+    beijing(t).format("%Y-%m-%d %H:%M").to_string()
+}
+
+pub fn region_name(state: &AppState, code: &RegionCode) -> String {
+    state
+        .regions
+        .get(code)
+        .map(|r| r.name().to_owned())
+        .unwrap_or_else(|| code.as_str().to_owned())
+}
+
+/// 云南省 / 昆明市 / 五华区
+pub fn region_path(state: &AppState, code: &RegionCode) -> String {
+    let mut names: Vec<String> = state
+        .regions
+        .ancestors(code)
+        .into_iter()
+        .map(|r| r.name().to_owned())
+        .collect();
+    names.reverse();
+    names.push(region_name(state, code));
+    names.join(" / ")
+}
+
+/// Working days left, in words, with the overdue flag.
+pub fn left_words(left: i64, provisional: bool) -> (String, bool) {
+    let p = if provisional { "（暂定）" } else { "" };
+    if left < 0 {
+        (format!("已逾期 {} 个工作日{p}", -left), true)
+    } else if left == 0 {
+        (format!("今日到期{p}"), false)
+    } else {
+        (format!("剩余 {left} 个工作日{p}"), false)
+    }
+}
+
+/// The audit action in human words.
+pub fn action_label(action: &str) -> &'static str {
+    match action {
+        "org.create" => "创建机构",
+        "org.activate" => "启用机构",
+        "org.deactivate" => "停用机构",
+        "user.create" => "创建用户",
+        "user.verify_identity" => "实名核验",
+        "user.record_agreement" => "登记保密协议",
+        "user.submit_filing" => "提交人员备案",
+        "user.deactivate" => "停用账号",
+        "user.activate" => "启用账号",
+        "user.set_password" => "修改密码",
+        "user.totp_enable" => "启用动态口令",
+        "auth.login" => "登录",
+        "auth.logout" => "退出",
+        "auth.second_factor" => "动态口令验证",
+        "token.create" => "创建接口令牌",
+        "token.revoke" => "吊销接口令牌",
+        "approval.approve" => "同意",
+        "approval.reject" => "不同意",
+        "approval.return" => "退回",
+        "approval.withdraw" => "撤回",
+        "approval.resubmit" => "重新提交",
+        "approval.transfer" => "转办",
+        "approval.remind" => "催办",
+        "approval_chain.configure" => "设置审批链",
+        "calendar.load" => "载入节假日安排",
+        "demo.seed" => "初始化演示数据",
+        _ => "操作",
+    }
+}
+
+/// The history timeline of one object, newest first.
+pub async fn history(
+    state: &AppState,
+    object_type: &str,
+    object_id: &str,
+) -> AppResult<Vec<HistoryRow>> {
+    let recs = state
+        .store
+        .audit_recent(Some((object_type, object_id)), 100)
+        .await?;
+    let mut rows = Vec::with_capacity(recs.len());
+    for r in recs {
+        let who = match r
+            .record
+            .user_id
+            .as_deref()
+            .and_then(|u| u.parse::<i64>().ok())
+        {
+            Some(uid) => match state.store.user(uid).await {
+                Ok(u) => u.display_name,
+                Err(_) => format!("用户 {uid}"),
+            },
+            None => "系统".to_owned(),
+        };
+        let when = chrono::DateTime::parse_from_rfc3339(&r.record.at)
+            .map(|t| zh_time(t.with_timezone(&Utc)))
+            .unwrap_or(r.record.at.clone());
+        let mut what = action_label(&r.record.action).to_owned();
+        if r.record.result != "ok" {
+            what.push_str("（未成功）");
+        }
+        rows.push(HistoryRow {
+            when,
+            what,
+            who,
+            detail: summary_words(&r.record.summary),
+        });
+    }
+    Ok(rows)
+}
+
+/// A short human reading of an audit summary (comments and reasons, never secrets).
+fn summary_words(summary: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(summary) else {
+        return String::new();
+    };
+    ["comment", "reason", "reference", "detail"]
+        .iter()
+        .filter_map(|k| v.get(*k).and_then(|x| x.as_str()))
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+/// The page frame: who is signed in and the menu of what they may use.
+pub async fn layout(
+    state: &AppState,
+    ctx: &Ctx,
+    active: &str,
+    crumbs: Vec<(&str, &str)>,
+) -> AppResult<Layout> {
+    let p = ctx.me()?;
+    let own = PolicyResource::Org {
+        id: p.org.id,
+        region: p.org.region,
+    };
+    let can = |action: &str| ctx.allowed(state, action, &own);
+    let item = |label: &str, href: &str| MenuItem {
+        label: label.to_owned(),
+        href: href.to_owned(),
+        active: href == active,
+    };
+    let mut menu = vec![MenuGroup {
+        title: "工作台".into(),
+        items: vec![item("我的工作台", "/")],
+    }];
+    let mut supervision = Vec::new();
+    if can("audit.view") {
+        supervision.push(item("审计日志", "/audit"));
+    }
+    if !supervision.is_empty() {
+        menu.push(MenuGroup {
+            title: "监督管理".into(),
+            items: supervision,
+        });
+    }
+    let mut system = Vec::new();
+    if can("org.view") {
+        system.push(item("机构管理", "/admin/orgs"));
+    }
+    if can("user.view") {
+        system.push(item("用户管理", "/admin/users"));
+    }
+    system.push(item("工作日历", "/calendar"));
+    system.push(item("个人设置", "/account"));
+    menu.push(MenuGroup {
+        title: "系统管理".into(),
+        items: system,
+    });
+    let notifications = state.store.notifications_of_user(p.user.id).await?.len();
+    let mut c = vec![("首页".to_owned(), "/".to_owned())];
+    c.extend(
+        crumbs
+            .into_iter()
+            .map(|(a, b)| (a.to_owned(), b.to_owned())),
+    );
+    Ok(Layout {
+        user_name: p.user.display_name.clone(),
+        org_name: p.org.name.clone(),
+        region_name: region_name(state, &p.org.region),
+        roles: p.user.roles.labels_zh(),
+        csrf: ctx.csrf.clone(),
+        notifications,
+        menu,
+        crumbs: c,
+        flash: String::new(),
+    })
+}

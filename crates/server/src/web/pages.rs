@@ -1,0 +1,1231 @@
+//! Page handlers. Each one builds its page from the store and the services; forms post back, and on
+//! a validation error the form is shown again with the values kept and the error beside it (422).
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Datelike, Duration, NaiveDate};
+use serde::Deserialize;
+use serde_json::json;
+use yunshu_domain::approval::ApprovalStatus;
+use yunshu_domain::party::{OrgType, Role};
+use yunshu_domain::personnel::data_access_gaps;
+use yunshu_store::Change;
+use yunshu_store::users::User;
+
+use super::templates::*;
+use super::{history, layout, left_words, page, region_name, region_path, zh_date, zh_time};
+use crate::AppState;
+use crate::auth::{self, verify_password};
+use crate::authz::PolicyResource;
+use crate::context::{Ctx, PRE_COOKIE, SESSION_COOKIE, Via, needs_second_factor, set_cookie};
+use crate::error::{AppError, AppResult};
+use crate::extract::{Form, Path};
+use crate::services::{self, Decision};
+
+// ---- static files ------------------------------------------------------------------------------
+
+const APP_CSS: &str = include_str!("../../static/app.css");
+const APP_JS: &str = include_str!("../../static/app.js");
+
+pub async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, ty) = match file.as_str() {
+        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+        "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        _ => return AppError::not_found().into_response(),
+    };
+    let mut h = HeaderMap::new();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    (h, body).into_response()
+}
+
+// ---- login -------------------------------------------------------------------------------------
+
+fn login_view(state: &AppState, ctx: &Ctx, error: &str, username: &str, totp: bool) -> LoginPage {
+    LoginPage {
+        csrf: ctx.csrf.clone(),
+        error: error.to_owned(),
+        username: username.to_owned(),
+        totp,
+        max_failures: state.config.lockout_failures,
+        lock_minutes: state.config.lockout_minutes,
+        idle_minutes: state.config.idle_minutes,
+    }
+}
+
+pub async fn login_page(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> Response {
+    if ctx.principal.is_some() {
+        return Redirect::to("/").into_response();
+    }
+    page(&login_view(&state, &ctx, "", "", false)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+const BAD_LOGIN: &str = "登录名或密码错误";
+
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Form(f): Form<LoginForm>,
+) -> AppResult<Response> {
+    let username = f.username.trim().to_ascii_lowercase();
+    let refuse = |msg: &str| {
+        (
+            StatusCode::UNAUTHORIZED,
+            page(&login_view(&state, &ctx, msg, &username, false)),
+        )
+            .into_response()
+    };
+    let Some(user) = state.store.user_by_username(&username).await? else {
+        // Spend the same time as a real check, so timing does not tell which names exist.
+        let _ = auth::verify_password(
+            &f.password,
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
+        );
+        return Ok(refuse(BAD_LOGIN));
+    };
+    if let Some(until) = user.locked_until
+        && until > ctx.now
+    {
+        return Ok(refuse(&format!(
+            "账号已锁定，请于 {} 后再试",
+            zh_time(until)
+        )));
+    }
+    if !verify_password(&f.password, &user.password_hash) {
+        let lock_until = ctx.now + Duration::minutes(state.config.lockout_minutes);
+        let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+        let locked = tx
+            .login_failed(user.id, state.config.lockout_failures, lock_until)
+            .await?;
+        tx.commit().await?;
+        return Ok(if locked {
+            refuse(&format!(
+                "密码连续错误 {} 次，账号已锁定 {} 分钟",
+                state.config.lockout_failures, state.config.lockout_minutes
+            ))
+        } else {
+            refuse(BAD_LOGIN)
+        });
+    }
+    let org = state.store.org(user.org_id).await?;
+    if !user.active || !org.active {
+        return Ok(refuse("账号已停用，请联系本单位管理员"));
+    }
+    let secret = auth::random_hex(32)?;
+    let csrf = auth::random_hex(16)?;
+    let needs = needs_second_factor(&state, &user);
+    let mut audit = ctx.audit();
+    audit.user_id = Some(user.id);
+    audit.org_id = Some(org.id);
+    audit.role = Some(user.roles.to_list());
+    let mut tx = state.store.begin(ctx.now, &audit).await?;
+    tx.login_succeeded(user.id).await?;
+    tx.create_session(&secret, user.id, &csrf, !needs).await?;
+    tx.commit().await?;
+    let to = if needs && user.totp_enabled {
+        "/login/totp"
+    } else if needs {
+        "/account"
+    } else {
+        "/"
+    };
+    let mut r = Redirect::to(to).into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &secret, state.config.production, None),
+    );
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(PRE_COOKIE, "", state.config.production, Some(0)),
+    );
+    Ok(r)
+}
+
+fn session_secret(ctx: &Ctx) -> Option<String> {
+    match &ctx.principal.as_ref()?.via {
+        Via::Session { secret, .. } => Some(secret.clone()),
+        Via::Token { .. } => None,
+    }
+}
+
+pub async fn totp_page(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> Response {
+    if ctx.principal.is_none() {
+        return Redirect::to("/login").into_response();
+    }
+    page(&login_view(&state, &ctx, "", "", true)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+pub async fn totp(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Form(f): Form<CodeForm>,
+) -> AppResult<Response> {
+    let p = ctx.me()?;
+    let secret = session_secret(&ctx).ok_or_else(AppError::unauthenticated)?;
+    let ok = p
+        .user
+        .totp_secret
+        .as_deref()
+        .is_some_and(|s| auth::totp_check(s, ctx.now.timestamp(), &f.code));
+    let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+    if ok {
+        tx.mark_second_factor(&secret, p.user.id).await?;
+        tx.commit().await?;
+        return Ok(Redirect::to("/").into_response());
+    }
+    let lock_until = ctx.now + Duration::minutes(state.config.lockout_minutes);
+    tx.login_failed(p.user.id, state.config.lockout_failures, lock_until)
+        .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::UNAUTHORIZED,
+        page(&login_view(&state, &ctx, "动态口令错误", "", true)),
+    )
+        .into_response())
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> AppResult<Response> {
+    let p = ctx.me()?;
+    if let Some(secret) = session_secret(&ctx) {
+        let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+        tx.end_session(&secret, p.user.id).await?;
+        tx.commit().await?;
+    }
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", state.config.production, Some(0)),
+    );
+    Ok(r)
+}
+
+// ---- work desk -----------------------------------------------------------------------------------
+
+pub async fn desk(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> AppResult<Response> {
+    let p = ctx.me()?;
+    let l = layout(&state, &ctx, "/", vec![("工作台", "")]).await?;
+    let cal = state.store.work_calendar().await?;
+    let today = ctx.today();
+    let mut todo = Vec::new();
+    let mut overdue = 0;
+    for i in state.store.todo_of_user(p.user.id).await? {
+        let (due, left, late) = match i.due {
+            Some(d) => {
+                let (n, prov) = cal.working_days_left(today, d);
+                let (words, late) = left_words(n, prov || i.provisional);
+                (zh_date(d), words, late)
+            }
+            None => (String::new(), String::new(), false),
+        };
+        if late {
+            overdue += 1;
+        }
+        todo.push(TodoRow {
+            approval_id: i.approval_id,
+            title: i.title,
+            received: zh_time(i.created_at),
+            due,
+            left,
+            overdue: late,
+        });
+    }
+    let done = state
+        .store
+        .done_of_user(p.user.id)
+        .await?
+        .into_iter()
+        .map(|d| DoneRow {
+            approval_id: d.approval_id,
+            title: d.title,
+            state: task_state_label(&d.state).to_owned(),
+            decided: d.decided_at.map(zh_time).unwrap_or_default(),
+        })
+        .collect();
+    let notices = state
+        .store
+        .notifications_of_user(p.user.id)
+        .await?
+        .into_iter()
+        .map(|n| (n.title, zh_time(n.created_at), n.link.unwrap_or_default()))
+        .collect();
+    let gaps = data_access_gaps(&p.user.personnel(), today)
+        .into_iter()
+        .map(|g| g.message_zh().to_owned())
+        .collect();
+    // A few figures for roles that administer the platform.
+    let mut figures = Vec::new();
+    let own = services::org_resource(&p.org);
+    if ctx.allowed(&state, "org.create", &own) {
+        let orgs = crate::api::visible_orgs(&state, &ctx).await?;
+        let users = crate::api::visible_users(&state, &ctx).await?;
+        let eligible = users
+            .iter()
+            .filter(|u| data_access_gaps(&u.personnel(), today).is_empty())
+            .count();
+        figures.push(("辖区机构".to_owned(), orgs.len().to_string()));
+        figures.push(("辖区用户".to_owned(), users.len().to_string()));
+        figures.push((
+            "具备用数资格".to_owned(),
+            format!("{eligible} / {}", users.len()),
+        ));
+    }
+    let mine = state
+        .store
+        .running_approvals_of_initiator(p.user.id)
+        .await?;
+    Ok(page(&DeskPage {
+        l,
+        org_name: p.org.name.clone(),
+        org_type: p.org.org_type.label_zh().to_owned(),
+        region_path: region_path(&state, &p.org.region),
+        region_code: p.org.region.as_str().to_owned(),
+        todo,
+        overdue,
+        done,
+        mine,
+        notices,
+        gaps,
+        figures,
+    })
+    .into_response())
+}
+
+fn task_state_label(code: &str) -> &'static str {
+    match code {
+        "pending" => "待处理",
+        "approved" => "同意",
+        "rejected" => "不同意",
+        "returned" => "退回",
+        "transferred" => "转办",
+        _ => "已关闭",
+    }
+}
+
+// ---- account ----------------------------------------------------------------------------------------
+
+async fn account_page(
+    state: &AppState,
+    ctx: &Ctx,
+    error: &str,
+    new_token: &str,
+) -> AppResult<AccountPage> {
+    let p = ctx.me()?;
+    let l = layout(state, ctx, "/account", vec![("个人设置", "")]).await?;
+    // The enrolment secret is shown until enrolled; it is bound to the session by being posted back
+    // with a code that proves the app holds it.
+    let totp_secret = auth::new_totp_secret()?;
+    let totp_uri = format!(
+        "otpauth://totp/Yunshu:{}?secret={}&issuer=Yunshu&algorithm=SHA1&digits=6&period=30",
+        p.user.username, totp_secret
+    );
+    let tokens = state
+        .store
+        .api_tokens_of_user(p.user.id)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let expired = t.expires_at <= ctx.now;
+            TokenRow {
+                id: t.id,
+                name: t.name,
+                created: zh_time(t.created_at),
+                expires: zh_time(t.expires_at),
+                status: if t.revoked_at.is_some() {
+                    "已吊销".into()
+                } else if expired {
+                    "已过期".into()
+                } else {
+                    "有效".into()
+                },
+                revocable: t.revoked_at.is_none() && !expired,
+            }
+        })
+        .collect();
+    Ok(AccountPage {
+        l,
+        error: error.to_owned(),
+        totp_enabled: p.user.totp_enabled,
+        totp_required: state.config.production && p.user.roles.requires_second_factor(),
+        totp_secret,
+        totp_uri,
+        tokens,
+        new_token: new_token.to_owned(),
+    })
+}
+
+pub async fn account(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> AppResult<Response> {
+    Ok(page(&account_page(&state, &ctx, "", "").await?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current: String,
+    new_password: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Form(f): Form<PasswordForm>,
+) -> AppResult<Response> {
+    let p = ctx.me()?;
+    let problem = if !verify_password(&f.current, &p.user.password_hash) {
+        Some("当前密码不正确".to_owned())
+    } else {
+        yunshu_domain::personnel::check_password_policy(&f.new_password, &p.user.username)
+            .err()
+            .map(|e| e.message_zh().to_owned())
+    };
+    if let Some(msg) = problem {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page(&account_page(&state, &ctx, &msg, "").await?),
+        )
+            .into_response());
+    }
+    let hash = auth::hash_password(&f.new_password)?;
+    let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+    tx.set_password(p.user.id, &hash).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TotpForm {
+    secret: String,
+    code: String,
+}
+
+pub async fn enroll_totp(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Form(f): Form<TotpForm>,
+) -> AppResult<Response> {
+    let p = ctx.me()?;
+    if auth::base32_decode(&f.secret).is_none_or(|k| k.len() < 16) {
+        return Err(AppError::invalid("secret", "totp.secret", "密钥格式有误"));
+    }
+    if !auth::totp_check(&f.secret, ctx.now.timestamp(), &f.code) {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page(
+                &account_page(
+                    &state,
+                    &ctx,
+                    "动态口令不正确，请确认验证器中的密钥与时间",
+                    "",
+                )
+                .await?,
+            ),
+        )
+            .into_response());
+    }
+    let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+    tx.set_totp(p.user.id, Some(&f.secret), true).await?;
+    if let Some(secret) = session_secret(&ctx) {
+        tx.mark_second_factor(&secret, p.user.id).await?;
+    }
+    tx.audit(Change::ok("user.totp_enable", "user", p.user.id, json!({})))
+        .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    name: String,
+    days: i64,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Form(f): Form<TokenForm>,
+) -> AppResult<Response> {
+    let t = crate::api::issue_token(
+        &state,
+        &ctx,
+        &crate::api::TokenInput {
+            name: f.name,
+            days: f.days,
+        },
+    )
+    .await?;
+    Ok(page(&account_page(&state, &ctx, "", &t.token).await?).into_response())
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    crate::api::revoke(&state, &ctx, id).await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+// ---- calendar -----------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct CalendarQuery {
+    start: Option<String>,
+    days: Option<u32>,
+    unit: Option<String>,
+}
+
+pub async fn calendar(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<CalendarQuery>,
+) -> AppResult<Response> {
+    let l = layout(&state, &ctx, "/calendar", vec![("工作日历", "")]).await?;
+    let cal = state.store.work_calendar().await?;
+    let today = ctx.today();
+    let unit = q.unit.unwrap_or_else(|| "working".into());
+    let days = q.days.unwrap_or(20);
+    let start = q
+        .start
+        .as_deref()
+        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .unwrap_or(today);
+    let (mut answer, mut error) = (String::new(), String::new());
+    if q.start.is_some() {
+        let r = if unit == "calendar" {
+            cal.add_calendar_days(start, days)
+        } else {
+            cal.add_working_days(start, days)
+        };
+        match r {
+            Ok(d) => {
+                answer = format!(
+                    "自 {} 起 {} 个{}后为 {}",
+                    zh_date(start),
+                    days,
+                    if unit == "calendar" {
+                        "自然日（末日逢节假日顺延）"
+                    } else {
+                        "工作日"
+                    },
+                    zh_date(d)
+                )
+            }
+            Err(e) => error = e.message_zh(),
+        }
+    }
+    // The month of the start date, as a grid.
+    let first = start.with_day(1).unwrap_or(start);
+    let mut weeks = Vec::new();
+    let mut week: Vec<(String, String, String)> = Vec::new();
+    for _ in 0..first.weekday().num_days_from_monday() {
+        week.push((String::new(), "blank".into(), String::new()));
+    }
+    let mut d = first;
+    while d.month() == first.month() {
+        let (class, title) = match cal.day_kind(d) {
+            Ok(k) => {
+                let entry = cal.entry(d).map(|e| e.name.clone()).unwrap_or_default();
+                let weekend = d.weekday().num_days_from_monday() >= 5;
+                match k {
+                    yunshu_domain::calendar::DayKind::Off => ("off".to_owned(), entry),
+                    yunshu_domain::calendar::DayKind::Work if weekend => {
+                        ("work-adj".to_owned(), format!("{entry} 调休上班"))
+                    }
+                    yunshu_domain::calendar::DayKind::Work => ("work".to_owned(), entry),
+                }
+            }
+            Err(_) => ("unknown".to_owned(), "未载入官方安排".to_owned()),
+        };
+        week.push((d.day().to_string(), class, title));
+        if week.len() == 7 {
+            weeks.push(std::mem::take(&mut week));
+        }
+        d = match d.succ_opt() {
+            Some(n) => n,
+            None => break,
+        };
+    }
+    if !week.is_empty() {
+        weeks.push(week);
+    }
+    let own = services::org_resource(&ctx.me()?.org);
+    Ok(page(&CalendarPage {
+        l,
+        years: cal
+            .years()
+            .iter()
+            .map(|y| y.to_string())
+            .collect::<Vec<_>>()
+            .join("、"),
+        start: start.to_string(),
+        days,
+        unit,
+        answer,
+        error,
+        month_title: format!("{}年{}月", first.year(), first.month()),
+        weeks,
+        can_load: ctx.allowed(&state, "calendar.load", &own),
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ScheduleForm {
+    source: String,
+    schedule: String,
+}
+
+pub async fn load_schedule(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Form(f): Form<ScheduleForm>,
+) -> AppResult<Response> {
+    let schedule = crate::api::calendar::parse_schedule_json(&f.schedule)?;
+    let year = schedule.year;
+    services::load_schedule(&state, &ctx, schedule, f.source.trim()).await?;
+    Ok(Redirect::to(&format!("/calendar?start={year}-01-01&days=0")).into_response())
+}
+
+// ---- organisations ------------------------------------------------------------------------------
+
+fn org_row(state: &AppState, o: &yunshu_store::orgs::Organisation) -> OrgRow {
+    OrgRow {
+        id: o.id,
+        name: o.name.clone(),
+        uscc: o.uscc.as_str().to_owned(),
+        org_type_label: o.org_type.label_zh().to_owned(),
+        region: o.region.as_str().to_owned(),
+        region_name: region_path(state, &o.region),
+        active: o.active,
+    }
+}
+
+fn type_options() -> Vec<(String, String)> {
+    OrgType::ALL
+        .iter()
+        .map(|t| (t.code().to_owned(), t.label_zh().to_owned()))
+        .collect()
+}
+
+/// Regions the caller may place organisations in.
+fn region_options(state: &AppState, ctx: &Ctx) -> AppResult<Vec<(String, String)>> {
+    let p = ctx.me()?;
+    Ok(state
+        .regions
+        .all()
+        .filter(|r| state.regions.contains(&p.org.region, &r.code()))
+        .map(|r| (r.code().as_str().to_owned(), region_path(state, &r.code())))
+        .collect())
+}
+
+#[derive(Deserialize, Default)]
+pub struct OrgQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    org_type: String,
+}
+
+async fn orgs_page(
+    state: &AppState,
+    ctx: &Ctx,
+    q: OrgQuery,
+    form: OrgForm,
+    error: Option<AppError>,
+) -> AppResult<OrgsPage> {
+    let l = layout(
+        state,
+        ctx,
+        "/admin/orgs",
+        vec![("系统管理", ""), ("机构管理", "")],
+    )
+    .await?;
+    let needle = q.q.trim().to_owned();
+    let orgs = crate::api::visible_orgs(state, ctx)
+        .await?
+        .into_iter()
+        .filter(|o| {
+            needle.is_empty()
+                || o.name.contains(&needle)
+                || o.uscc.as_str().contains(&needle.to_uppercase())
+        })
+        .filter(|o| q.org_type.is_empty() || o.org_type.code() == q.org_type)
+        .map(|o| org_row(state, &o))
+        .collect();
+    let own = services::org_resource(&ctx.me()?.org);
+    let (error, error_field) = match error {
+        Some(e) => (e.message, e.field.unwrap_or("").to_owned()),
+        None => (String::new(), String::new()),
+    };
+    Ok(OrgsPage {
+        l,
+        q: q.q,
+        org_type: q.org_type,
+        orgs,
+        types: type_options(),
+        regions: region_options(state, ctx)?,
+        can_create: ctx.allowed(state, "org.create", &own),
+        form,
+        error,
+        error_field,
+    })
+}
+
+pub async fn orgs(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<OrgQuery>,
+) -> AppResult<Response> {
+    Ok(page(&orgs_page(&state, &ctx, q, OrgForm::default(), None).await?).into_response())
+}
+
+pub async fn create_org(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Form(f): Form<HashMap<String, String>>,
+) -> AppResult<Response> {
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let input = services::OrgInput {
+        name: get("name"),
+        uscc: get("uscc"),
+        org_type: get("org_type"),
+        region: get("region"),
+    };
+    match services::create_org(&state, &ctx, &input).await {
+        Ok(id) => Ok(Redirect::to(&format!("/admin/orgs/{id}")).into_response()),
+        Err(e)
+            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
+        {
+            let status = e.status;
+            let form = OrgForm {
+                name: input.name,
+                uscc: input.uscc,
+                org_type: input.org_type,
+                region: input.region,
+            };
+            Ok((
+                status,
+                page(&orgs_page(&state, &ctx, OrgQuery::default(), form, Some(e)).await?),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn user_row(state: &AppState, u: &User, org_name: &str, today: NaiveDate) -> UserRow {
+    let _ = state;
+    UserRow {
+        id: u.id,
+        name: u.display_name.clone(),
+        username: u.username.clone(),
+        org: org_name.to_owned(),
+        roles: u.roles.labels_zh(),
+        resident_id: u.resident_id.masked(),
+        mobile: u.mobile.masked(),
+        identity: match &u.identity_verifier {
+            Some(v) => format!("{}（{}）", u.identity.label_zh(), v),
+            None => u.identity.label_zh().to_owned(),
+        },
+        identity_detail: u.identity_detail.clone().unwrap_or_default(),
+        filing: u.filing.label_zh().to_owned(),
+        filing_link: u.filing_approval_id.unwrap_or(0),
+        agreement: match &u.agreement {
+            Some(a) => {
+                let until = a.expires_on.map(zh_date).unwrap_or_else(|| "长期".into());
+                let state = if a.is_current(today) {
+                    "有效"
+                } else {
+                    "已失效"
+                };
+                format!("{} 签署，至 {}（{}）", zh_date(a.signed_on), until, state)
+            }
+            None => "未登记".into(),
+        },
+        status: if u.active {
+            "正常".into()
+        } else {
+            "已停用".into()
+        },
+        active: u.active,
+        eligible: data_access_gaps(&u.personnel(), today).is_empty(),
+    }
+}
+
+pub async fn org(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let o = state.store.org(id).await?;
+    let res = services::org_resource(&o);
+    ctx.require(&state, "org.view", &res)?;
+    let mut l = layout(
+        &state,
+        &ctx,
+        "/admin/orgs",
+        vec![("机构管理", "/admin/orgs"), (o.name.as_str(), "")],
+    )
+    .await?;
+    l.flash = String::new();
+    let today = ctx.today();
+    let users = state
+        .store
+        .users_of_org(o.id)
+        .await?
+        .iter()
+        .filter(|u| {
+            ctx.allowed(
+                &state,
+                "user.view",
+                &PolicyResource::User {
+                    id: u.id,
+                    org_id: o.id,
+                    region: o.region,
+                },
+            )
+        })
+        .map(|u| user_row(&state, u, &o.name, today))
+        .collect();
+    let spec = state
+        .store
+        .chain_spec(o.id, services::FILING_ACTION)
+        .await?
+        .unwrap_or_else(yunshu_domain::approval::ChainSpec::head_only);
+    let chain = spec
+        .steps()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}（{}，{} 个工作日）",
+                s.role.label_zh(),
+                s.mode.label_zh(),
+                s.due_working_days
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" → ");
+    Ok(page(&OrgPage {
+        l,
+        org: org_row(&state, &o),
+        users,
+        chain,
+        chain_text: spec.to_text(),
+        can_configure: ctx.allowed(&state, "chain.configure", &res),
+        history: history(&state, "org", &o.id.to_string()).await?,
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ChainForm {
+    action: String,
+    spec: String,
+}
+
+pub async fn set_chain(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+    Form(f): Form<ChainForm>,
+) -> AppResult<Response> {
+    services::configure_chain(&state, &ctx, id, &f.action, &f.spec).await?;
+    Ok(Redirect::to(&format!("/admin/orgs/{id}")).into_response())
+}
+
+// ---- users ----------------------------------------------------------------------------------------
+
+async fn users_page(
+    state: &AppState,
+    ctx: &Ctx,
+    form: UserForm,
+    error: Option<AppError>,
+) -> AppResult<UsersPage> {
+    let l = layout(
+        state,
+        ctx,
+        "/admin/users",
+        vec![("系统管理", ""), ("用户管理", "")],
+    )
+    .await?;
+    let orgs = crate::api::visible_orgs(state, ctx).await?;
+    let today = ctx.today();
+    let users = crate::api::visible_users(state, ctx)
+        .await?
+        .iter()
+        .map(|u| {
+            let org = orgs
+                .iter()
+                .find(|o| o.id == u.org_id)
+                .map(|o| o.name.as_str())
+                .unwrap_or("");
+            user_row(state, u, org, today)
+        })
+        .collect();
+    let creatable: Vec<(String, String)> = orgs
+        .iter()
+        .filter(|o| ctx.allowed(state, "user.create", &services::org_resource(o)))
+        .map(|o| {
+            (
+                o.id.to_string(),
+                format!("{}（{}）", o.name, region_name(state, &o.region)),
+            )
+        })
+        .collect();
+    let (error, error_field) = match error {
+        Some(e) => (e.message, e.field.unwrap_or("").to_owned()),
+        None => (String::new(), String::new()),
+    };
+    Ok(UsersPage {
+        l,
+        users,
+        can_create: !creatable.is_empty(),
+        orgs: creatable,
+        roles: Role::ALL
+            .iter()
+            .map(|r| (r.code().to_owned(), r.label_zh().to_owned()))
+            .collect(),
+        form,
+        error,
+        error_field,
+    })
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> AppResult<Response> {
+    Ok(page(&users_page(&state, &ctx, UserForm::default(), None).await?).into_response())
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let roles: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "roles")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let form = UserForm {
+        org_id: get("org_id"),
+        username: get("username"),
+        display_name: get("display_name"),
+        resident_id: get("resident_id"),
+        mobile: get("mobile"),
+        roles: roles.clone(),
+    };
+    let result = match form.org_id.trim().parse::<i64>() {
+        Ok(org_id) => {
+            let input = services::UserInput {
+                org_id,
+                username: form.username.clone(),
+                display_name: form.display_name.clone(),
+                resident_id: form.resident_id.clone(),
+                mobile: form.mobile.clone(),
+                roles,
+                password: get("password"),
+            };
+            services::create_user(&state, &ctx, &input).await
+        }
+        Err(_) => Err(AppError::invalid("org_id", "org.unknown", "请选择所属机构")),
+    };
+    match result {
+        Ok(id) => Ok(Redirect::to(&format!("/admin/users/{id}")).into_response()),
+        Err(e)
+            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
+        {
+            let status = e.status;
+            Ok((
+                status,
+                page(&users_page(&state, &ctx, form, Some(e)).await?),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn user(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let u = services::user_for(&state, &ctx, id, "user.view").await?;
+    let org = state.store.org(u.org_id).await?;
+    let res = PolicyResource::User {
+        id: u.id,
+        org_id: org.id,
+        region: org.region,
+    };
+    let l = layout(
+        &state,
+        &ctx,
+        "/admin/users",
+        vec![("用户管理", "/admin/users"), (u.display_name.as_str(), "")],
+    )
+    .await?;
+    let today = ctx.today();
+    Ok(page(&UserPage {
+        l,
+        u: user_row(&state, &u, &org.name, today),
+        gaps: data_access_gaps(&u.personnel(), today)
+            .into_iter()
+            .map(|g| g.message_zh().to_owned())
+            .collect(),
+        can_manage: ctx.allowed(&state, "user.manage", &res),
+        can_deactivate: ctx.allowed(&state, "user.deactivate", &res) && ctx.me()?.user.id != u.id,
+        history: history(&state, "user", &u.id.to_string()).await?,
+    })
+    .into_response())
+}
+
+fn back_to_user(id: i64) -> Response {
+    Redirect::to(&format!("/admin/users/{id}")).into_response()
+}
+
+pub async fn verify_identity(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    services::verify_identity(&state, &ctx, id).await?;
+    Ok(back_to_user(id))
+}
+
+pub async fn record_agreement(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+    Form(f): Form<services::AgreementInput>,
+) -> AppResult<Response> {
+    services::record_agreement(&state, &ctx, id, &f).await?;
+    Ok(back_to_user(id))
+}
+
+pub async fn submit_filing(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let approval = services::submit_filing(&state, &ctx, id).await?;
+    Ok(Redirect::to(&format!("/approvals/{approval}")).into_response())
+}
+
+pub async fn deactivate(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    services::deactivate_user(&state, &ctx, id).await?;
+    Ok(back_to_user(id))
+}
+
+// ---- approvals --------------------------------------------------------------------------------------
+
+async fn user_name(state: &AppState, id: i64) -> String {
+    match state.store.user(id).await {
+        Ok(u) => u.display_name,
+        Err(_) => format!("用户 {id}"),
+    }
+}
+
+pub async fn approval(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let rec = services::approval_for(&state, &ctx, id, "approval.view").await?;
+    let me = ctx.me()?.user.id;
+    let l = layout(
+        &state,
+        &ctx,
+        "/",
+        vec![("审批", ""), (rec.title.as_str(), "")],
+    )
+    .await?;
+    let cal = state.store.work_calendar().await?;
+    let today = ctx.today();
+    let mut tasks = Vec::new();
+    for t in &rec.tasks {
+        let step = rec
+            .approval
+            .spec
+            .steps()
+            .get(t.task.step)
+            .map(|s| format!("{}（{}）", s.role.label_zh(), s.mode.label_zh()))
+            .unwrap_or_default();
+        let (due, overdue) = match (&t.deadline, t.task.state) {
+            (Some(d), yunshu_domain::approval::TaskState::Pending) => {
+                let (n, prov) = cal.working_days_left(today, d.due);
+                let (w, late) = left_words(n, prov || d.provisional);
+                (format!("{}，{}", zh_date(d.due), w), late)
+            }
+            (Some(d), _) => (zh_date(d.due), false),
+            (None, _) => (String::new(), false),
+        };
+        tasks.push(TaskRow {
+            round: t.task.round,
+            step,
+            assignee: user_name(&state, t.task.assignee).await,
+            comment: t.task.comment.clone().unwrap_or_default(),
+            state: t.task.state.label_zh().to_owned(),
+            due,
+            overdue,
+        });
+    }
+    let pending_mine = rec.approval.pending_assignees().contains(&me);
+    let colleagues = if pending_mine {
+        state
+            .store
+            .users_of_org(rec.org_id)
+            .await?
+            .into_iter()
+            .filter(|u| {
+                u.active
+                    && u.id != me
+                    && u.id != rec.approval.initiator
+                    && Some(u.id.to_string()) != Some(rec.subject_id.clone())
+            })
+            .map(|u| (u.id, u.display_name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let status = rec.approval.status;
+    let status_class = match status {
+        ApprovalStatus::Approved => "ok",
+        ApprovalStatus::Rejected => "bad",
+        ApprovalStatus::InProgress { .. } => "warn",
+        _ => "",
+    };
+    Ok(page(&ApprovalPage {
+        l,
+        id,
+        title: rec.title.clone(),
+        action: if rec.action == services::FILING_ACTION {
+            "人员备案".into()
+        } else {
+            rec.action.clone()
+        },
+        initiator: user_name(&state, rec.approval.initiator).await,
+        chain: rec
+            .approval
+            .spec
+            .steps()
+            .iter()
+            .map(|s| s.role.label_zh())
+            .collect::<Vec<_>>()
+            .join(" → "),
+        status: status.label_zh().to_owned(),
+        status_class: status_class.to_owned(),
+        round: rec.approval.round,
+        tasks,
+        can_decide: pending_mine,
+        colleagues,
+        is_initiator: rec.approval.initiator == me,
+        running: matches!(status, ApprovalStatus::InProgress { .. }),
+        resubmittable: matches!(status, ApprovalStatus::Returned | ApprovalStatus::Withdrawn),
+        history: history(&state, "approval", &id.to_string()).await?,
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default)]
+    to_user: Option<i64>,
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path((id, decision)): Path<(i64, String)>,
+    Form(f): Form<DecisionForm>,
+) -> AppResult<Response> {
+    let decision = Decision::parse(&decision).ok_or_else(AppError::not_found)?;
+    services::decide(
+        &state,
+        &ctx,
+        id,
+        decision,
+        &services::DecisionInput {
+            comment: f.comment,
+            to_user: f.to_user,
+        },
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/approvals/{id}")).into_response())
+}
+
+// ---- audit ---------------------------------------------------------------------------------------------
+
+pub async fn audit(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> AppResult<Response> {
+    let l = layout(
+        &state,
+        &ctx,
+        "/audit",
+        vec![("监督管理", ""), ("审计日志", "")],
+    )
+    .await?;
+    let records = crate::api::visible_audit(&state, &ctx, 200)
+        .await?
+        .into_iter()
+        .map(|r| AuditRow {
+            seq: r.seq,
+            at: chrono::DateTime::parse_from_rfc3339(&r.at)
+                .map(|t| zh_time(t.with_timezone(&chrono::Utc)))
+                .unwrap_or(r.at),
+            action: format!("{}（{}）", super::action_label(&r.action), r.action),
+            object: format!("{} {}", r.object_type, r.object_id),
+            result: match r.result.as_str() {
+                "ok" => "成功".into(),
+                "denied" => "拒绝".into(),
+                other => other.to_owned(),
+            },
+            user: r.user_id.unwrap_or_default(),
+            org: r.org_id.unwrap_or_default(),
+            ip: r.source_ip.unwrap_or_default(),
+            summary: r.summary,
+        })
+        .collect();
+    Ok(page(&AuditPage { l, records }).into_response())
+}

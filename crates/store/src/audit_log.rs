@@ -1,0 +1,131 @@
+//! Reading the audit log (for verification and the audit pages) and recording checkpoints.
+//! There is deliberately no function here that updates or deletes an audit record.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use yunshu_audit::{AuditRecord, Checkpoint, Hash, StoredRecord, Tag};
+
+use crate::{Result, Store, StoreError, ts};
+
+fn record_from_row(r: &AnyRow) -> Result<StoredRecord> {
+    let hex = |col: &str| -> Result<[u8; 32]> {
+        let s: String = r.try_get(col)?;
+        let v = hex::decode(&s).map_err(|_| StoreError::Corrupt(format!("audit {col}")))?;
+        <[u8; 32]>::try_from(v.as_slice()).map_err(|_| StoreError::Corrupt(format!("audit {col}")))
+    };
+    Ok(StoredRecord {
+        record: AuditRecord {
+            seq: r.try_get("seq")?,
+            at: r.try_get("at")?,
+            operation_id: r.try_get("operation_id")?,
+            user_id: r.try_get("user_id")?,
+            org_id: r.try_get("org_id")?,
+            role: r.try_get("role")?,
+            action: r.try_get("action")?,
+            object_type: r.try_get("object_type")?,
+            object_id: r.try_get("object_id")?,
+            result: r.try_get("result")?,
+            source_ip: r.try_get("source_ip")?,
+            summary: r.try_get("summary")?,
+        },
+        prev_hash: Hash(hex("prev_hash")?),
+        hash: Hash(hex("hash")?),
+        tag: Tag(hex("tag")?),
+    })
+}
+
+const COLS: &str = "seq, at, operation_id, user_id, org_id, role, action, object_type, object_id, result, \
+    source_ip, summary, prev_hash, hash, tag";
+
+impl Store {
+    /// Records with seq > `after`, ascending, at most `limit` (for streaming verification).
+    pub async fn audit_batch(&self, after: i64, limit: i64) -> Result<Vec<StoredRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    /// Newest records first, optionally for one object (the history timeline of a record).
+    pub async fn audit_recent(
+        &self,
+        object: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<StoredRecord>> {
+        let rows = match object {
+            Some((t, id)) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLS} FROM audit_log WHERE object_type = $1 AND object_id = $2 \
+                     ORDER BY seq DESC LIMIT $3"
+                )))
+                .bind(t)
+                .bind(id)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLS} FROM audit_log ORDER BY seq DESC LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+        };
+        rows.iter().map(record_from_row).collect()
+    }
+
+    /// The current head (seq, hash) as the head row says.
+    pub async fn audit_head(&self) -> Result<(i64, Hash)> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(self.pool())
+            .await?;
+        let h: String = row.try_get("hash")?;
+        Ok((
+            row.try_get("seq")?,
+            Hash::from_hex(&h).map_err(|_| StoreError::Corrupt("audit head".into()))?,
+        ))
+    }
+
+    /// Signs the current head and records the checkpoint in the database (the caller also appends it
+    /// to the checkpoint file outside the database). Returns `None` when the head is already
+    /// checkpointed.
+    pub async fn checkpoint_head(&self, now: DateTime<Utc>) -> Result<Option<Checkpoint>> {
+        let (seq, head) = self.audit_head().await?;
+        if seq == 0 {
+            return Ok(None);
+        }
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoint")
+            .fetch_one(self.pool())
+            .await?;
+        if last == Some(seq) {
+            return Ok(None);
+        }
+        let cp = self
+            .audit_key()
+            .sign_checkpoint(seq, head, ts(now))
+            .map_err(|e| StoreError::Audit(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO audit_checkpoint (seq, head, at, signature) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(cp.seq)
+        .bind(cp.head.to_hex())
+        .bind(&cp.at)
+        .bind(hex::encode(&cp.signature))
+        .execute(self.pool())
+        .await?;
+        Ok(Some(cp))
+    }
+
+    pub async fn audit_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(self.pool())
+            .await?)
+    }
+}

@@ -1,0 +1,206 @@
+//! The database schema, one list of statements per migration. Both backends share the text; the few
+//! differences (identity columns, trigger syntax) are substituted or listed per backend here, so that
+//! no other file needs to know which database it talks to.
+
+use crate::Backend;
+
+/// `{ID}` is replaced by the backend's auto-increment primary key.
+const V1_COMMON: &[&str] = &[
+    "CREATE TABLE org (
+        id {ID},
+        name TEXT NOT NULL,
+        uscc TEXT NOT NULL UNIQUE,
+        org_type TEXT NOT NULL,
+        region_code TEXT NOT NULL,
+        active BIGINT NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE TABLE app_user (
+        id {ID},
+        org_id BIGINT NOT NULL REFERENCES org(id),
+        username TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        resident_id TEXT NOT NULL,
+        mobile TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        active BIGINT NOT NULL DEFAULT 1,
+        password_hash TEXT NOT NULL,
+        failed_logins BIGINT NOT NULL DEFAULT 0,
+        locked_until TEXT,
+        totp_secret TEXT,
+        totp_enabled BIGINT NOT NULL DEFAULT 0,
+        identity_status TEXT NOT NULL DEFAULT 'unverified',
+        identity_verifier TEXT,
+        identity_checked_at TEXT,
+        identity_detail TEXT,
+        filing_status TEXT NOT NULL DEFAULT 'not_submitted',
+        filing_approval_id BIGINT,
+        agreement_signed_on TEXT,
+        agreement_expires_on TEXT,
+        agreement_ref TEXT,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE INDEX app_user_org ON app_user(org_id)",
+    "CREATE TABLE web_session (
+        token_hash TEXT PRIMARY KEY,
+        user_id BIGINT NOT NULL REFERENCES app_user(id),
+        csrf_token TEXT NOT NULL,
+        second_factor_ok BIGINT NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        source_ip TEXT
+    )",
+    "CREATE TABLE api_token (
+        id {ID},
+        token_hash TEXT NOT NULL UNIQUE,
+        user_id BIGINT NOT NULL REFERENCES app_user(id),
+        org_id BIGINT NOT NULL REFERENCES org(id),
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+    )",
+    "CREATE TABLE approval_chain (
+        org_id BIGINT NOT NULL REFERENCES org(id),
+        action TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (org_id, action)
+    )",
+    "CREATE TABLE approval (
+        id {ID},
+        org_id BIGINT NOT NULL REFERENCES org(id),
+        action TEXT NOT NULL,
+        subject_type TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        initiator_id BIGINT NOT NULL REFERENCES app_user(id),
+        spec TEXT NOT NULL,
+        status TEXT NOT NULL,
+        current_step BIGINT NOT NULL,
+        round BIGINT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )",
+    "CREATE TABLE approval_task (
+        approval_id BIGINT NOT NULL REFERENCES approval(id),
+        idx BIGINT NOT NULL,
+        round BIGINT NOT NULL,
+        step BIGINT NOT NULL,
+        assignee_id BIGINT NOT NULL REFERENCES app_user(id),
+        state TEXT NOT NULL,
+        transferred_to BIGINT,
+        comment TEXT,
+        created_at TEXT NOT NULL,
+        decided_at TEXT,
+        deadline_id BIGINT,
+        PRIMARY KEY (approval_id, idx)
+    )",
+    "CREATE INDEX approval_task_assignee ON approval_task(assignee_id, state)",
+    "CREATE TABLE deadline (
+        id {ID},
+        subject_type TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        amount BIGINT NOT NULL,
+        due_date TEXT NOT NULL,
+        provisional BIGINT NOT NULL,
+        closed_at TEXT
+    )",
+    "CREATE TABLE holiday_schedule (
+        year BIGINT PRIMARY KEY,
+        days TEXT NOT NULL,
+        source TEXT NOT NULL,
+        loaded_at TEXT NOT NULL
+    )",
+    "CREATE TABLE notification (
+        id {ID},
+        user_id BIGINT NOT NULL REFERENCES app_user(id),
+        title TEXT NOT NULL,
+        link TEXT,
+        created_at TEXT NOT NULL,
+        read_at TEXT
+    )",
+    "CREATE INDEX notification_user ON notification(user_id, read_at)",
+    "CREATE TABLE audit_log (
+        seq BIGINT PRIMARY KEY,
+        at TEXT NOT NULL,
+        operation_id TEXT NOT NULL,
+        user_id TEXT,
+        org_id TEXT,
+        role TEXT,
+        action TEXT NOT NULL,
+        object_type TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        result TEXT NOT NULL,
+        source_ip TEXT,
+        summary TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        tag TEXT NOT NULL
+    )",
+    "CREATE INDEX audit_log_object ON audit_log(object_type, object_id)",
+    // The head row serialises appends across connections and server replicas (row lock).
+    "CREATE TABLE audit_head (
+        id BIGINT PRIMARY KEY,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL
+    )",
+    "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')",
+    "CREATE TABLE audit_checkpoint (
+        seq BIGINT PRIMARY KEY,
+        head TEXT NOT NULL,
+        at TEXT NOT NULL,
+        signature TEXT NOT NULL
+    )",
+];
+
+/// Append-only enforcement inside the database too (defence in depth: the code has no such path).
+const V1_SQLITE: &[&str] = &[
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    "CREATE TRIGGER audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END",
+    "CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint
+        BEGIN SELECT RAISE(ABORT, 'audit_checkpoint is append-only'); END",
+];
+
+const V1_POSTGRES: &[&str] = &[
+    "CREATE FUNCTION yunshu_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
+    "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION yunshu_append_only()",
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION yunshu_append_only()",
+    "CREATE TRIGGER audit_checkpoint_no_change BEFORE UPDATE OR DELETE ON audit_checkpoint
+        FOR EACH ROW EXECUTE FUNCTION yunshu_append_only()",
+];
+
+/// A migration: its version and statements, already specialised for the backend.
+pub struct Migration {
+    pub version: i64,
+    pub statements: Vec<String>,
+}
+
+pub fn migrations(backend: Backend) -> Vec<Migration> {
+    let id = match backend {
+        Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Backend::Postgres => "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+    };
+    let specific = match backend {
+        Backend::Sqlite => V1_SQLITE,
+        Backend::Postgres => V1_POSTGRES,
+    };
+    let statements = V1_COMMON
+        .iter()
+        .map(|s| s.replace("{ID}", id))
+        .chain(specific.iter().map(|s| (*s).to_owned()))
+        .collect();
+    vec![Migration {
+        version: 1,
+        statements,
+    }]
+}
