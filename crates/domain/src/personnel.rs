@@ -321,7 +321,8 @@ mod tests {
     #[test]
     fn each_missing_requirement_is_named() {
         let today = d("2026-11-27");
-        let cases: Vec<(fn(&mut PersonnelRecord), AccessGap)> = vec![
+        type Case = (fn(&mut PersonnelRecord), AccessGap);
+        let cases: Vec<Case> = vec![
             (|p| p.active = false, AccessGap::Deactivated),
             (
                 |p| p.identity = IdentityStatus::Unverified,

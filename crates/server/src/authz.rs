@@ -95,7 +95,7 @@ impl Authz {
 
     /// The region entity and its ancestors up to the province.
     fn region_entities(&self, code: &RegionCode, out: &mut Vec<Entity>) -> Result<(), AuthzError> {
-        let mut chain = vec![code.clone()];
+        let mut chain = vec![*code];
         chain.extend(self.regions.ancestors(code).into_iter().map(|r| r.code()));
         for (i, c) in chain.iter().enumerate() {
             let parents: HashSet<EntityUid> = match chain.get(i + 1) {
