@@ -6,7 +6,14 @@ mod common;
 async fn demo_user_logs_in_and_sees_the_work_desk() {
     let app = common::TestApp::spawn().await;
     let (c, _) = app.login("fintech.head").await;
-    let body = c.get(format!("{}/", app.url)).send().await.unwrap().text().await.unwrap();
+    let body = c
+        .get(format!("{}/", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(body.contains("工作台"));
     assert!(body.contains("滇金普惠金融科技有限公司"));
     assert!(body.contains("五华区"));

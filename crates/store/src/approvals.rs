@@ -231,6 +231,13 @@ fn approval_from_row(row: &AnyRow, tasks: Vec<TaskRow>) -> Result<ApprovalRecord
     let spec = ChainSpec::parse_text(&spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let status: String = row.try_get("status")?;
     let step: i64 = row.try_get("current_step")?;
+    // Finished approvals are stored with current_step = -1 (see `step_code`); only an approval in
+    // progress has a meaningful step.
+    let step = if step < 0 && status != "in_progress" {
+        0
+    } else {
+        step
+    };
     let step = usize::try_from(step).map_err(|_| StoreError::Corrupt("step".into()))?;
     let status = ApprovalStatus::from_parts(&status, step)
         .ok_or_else(|| StoreError::Corrupt(format!("approval status {status}")))?;

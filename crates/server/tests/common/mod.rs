@@ -31,7 +31,11 @@ pub fn test_now() -> DateTime<Utc> {
 fn unique() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 pub async fn database() -> (String, PathBuf, Option<(String, String)>) {
@@ -47,9 +51,15 @@ pub async fn database() -> (String, PathBuf, Option<(String, String)>) {
         }
         _ => {
             if std::env::var("YUNSHU_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-                panic!("YUNSHU_TEST_REQUIRE_POSTGRES=1 but YUNSHU_TEST_DATABASE_URL is not a postgres:// URL");
+                panic!(
+                    "YUNSHU_TEST_REQUIRE_POSTGRES=1 but YUNSHU_TEST_DATABASE_URL is not a postgres:// URL"
+                );
             }
-            (format!("sqlite://{}?mode=rwc", dir.join("test.db").display()), dir, None)
+            (
+                format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+                dir,
+                None,
+            )
         }
     }
 }
@@ -78,7 +88,14 @@ impl TestApp {
             .await
             .unwrap();
         });
-        TestApp { url, state, dir, pg, shutdown: Some(tx), handle: Some(handle) }
+        TestApp {
+            url,
+            state,
+            dir,
+            pg,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        }
     }
 
     /// A client with its own cookie jar (no redirects followed, so tests see 303s).
@@ -92,7 +109,14 @@ impl TestApp {
 
     /// The CSRF token in the first `_csrf` field of a page.
     pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
-        let body = client.get(format!("{}{path}", self.url)).send().await.unwrap().text().await.unwrap();
+        let body = client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         csrf_of(&body)
     }
 
@@ -102,7 +126,11 @@ impl TestApp {
         let pre = self.csrf(&c, "/login").await;
         let r = c
             .post(format!("{}/login", self.url))
-            .form(&[("_csrf", pre.as_str()), ("username", username), ("password", yunshu_server::demo::DEMO_PASSWORD)])
+            .form(&[
+                ("_csrf", pre.as_str()),
+                ("username", username),
+                ("password", yunshu_server::demo::DEMO_PASSWORD),
+            ])
             .send()
             .await
             .unwrap();
@@ -122,11 +150,20 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(r.status(), 201);
-        r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+        r.json::<serde_json::Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn user_id(&self, username: &str) -> i64 {
-        self.state.store.user_by_username(username).await.unwrap().unwrap().id
+        self.state
+            .store
+            .user_by_username(username)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
     }
 
     pub async fn stop(mut self) {

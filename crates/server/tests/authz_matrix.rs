@@ -1,0 +1,316 @@
+//! The role × route matrix: every route of `ROUTES` has one hand-written row of expected outcomes per
+//! persona, written from `policy/yunshu.cedar` (not generated from the code), and every cell is
+//! checked against the running server.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod common;
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+/// The personas, in the column order of `EXPECTED`. `None` is the anonymous visitor.
+const PERSONAS: &[Option<&str>] = &[
+    None,
+    Some("bureau.admin"),   // 省数据局 admin (data authority, province)
+    Some("bureau.clerk"),   // 省数据局 clerk
+    Some("km.admin"),       // 昆明市数据局 admin (data authority, prefecture)
+    Some("platform.admin"), // platform operator admin
+    Some("agency.clerk"),   // implementing agency
+    Some("op.reviewer1"),   // operator reviewer (approval 1 lives in this org)
+    Some("op.head"),        // operator 负责人
+    Some("fintech.clerk"),  // developer
+    Some("amr.clerk"),      // data provider
+    Some("water.clerk"),    // public utility
+    Some("reg.clerk"),      // registration body
+    Some("cac.clerk"),      // supervisor
+];
+
+// Column legend:        anon, bureau.admin, bureau.clerk, km.admin, platform.admin, agency.clerk,
+//                       op.reviewer1, op.head, fintech.clerk, amr.clerk, water.clerk, reg.clerk, cac.clerk
+const ALL: &str = "AAAAAAAAAAAAA";
+/// Every signed-in active user (desk.view, account.manage, region.view, calendar.view; and org.view /
+/// approval routes at route level, which are checked against the caller's own organisation).
+const SIGNED: &str = "DAAAAAAAAAAAA";
+/// Administrators of a data authority or of the platform operator (org.create, user.create,
+/// user.deactivate).
+const ADMINS: &str = "DADAADDDDDDDD";
+/// ADMINS plus the 负责人/admin inside their own organisation (user.view, user.manage,
+/// chain.configure on the caller's own organisation / own record).
+const ADMINS_HEADS: &str = "DADAADDADDDDD";
+/// approval.view of approval 1 (a filing in 云数运营): members of that org, and the bureau / platform
+/// administrators whose region contains it; not 昆明 (a sibling area), not other organisations.
+const APPROVAL1_VIEW: &str = "DADDADAADDDDD";
+/// approval.act on approval 1: only members of its organisation (administrators may look, not act).
+const APPROVAL1_ACT: &str = "DDDDDDAADDDDD";
+/// calendar.load: province-level administrators of the bureau or the platform operator.
+const CAL_LOAD: &str = "DADDADDDDDDDD";
+/// audit.view: data authorities (any role), supervisors, platform administrators.
+const AUDIT: &str = "DAAAADDDDDDDA";
+
+const EXPECTED: &[(&str, &str, &str)] = &[
+    ("GET", "/login", ALL),
+    // Public; a signed-in user with an empty form gets a validation error, still not refused.
+    ("POST", "/login", ALL),
+    // Public route, but the page sends a visitor without a pending login back to /login.
+    ("GET", "/login/totp", SIGNED),
+    ("POST", "/login/totp", ALL),
+    ("GET", "/static/{file}", ALL),
+    ("GET", "/healthz", ALL),
+    ("GET", "/api/v1/openapi.json", ALL),
+    ("GET", "/", SIGNED),
+    ("POST", "/logout", SIGNED),
+    ("GET", "/account", SIGNED),
+    ("POST", "/account/password", SIGNED),
+    ("POST", "/account/totp", SIGNED),
+    ("POST", "/account/tokens", SIGNED),
+    ("POST", "/account/tokens/{id}/revoke", SIGNED),
+    ("GET", "/calendar", SIGNED),
+    ("GET", "/api/v1/me", SIGNED),
+    ("GET", "/api/v1/todo", SIGNED),
+    ("GET", "/api/v1/regions", SIGNED),
+    ("GET", "/api/v1/calendar/add-working-days", SIGNED),
+    ("GET", "/api/v1/calendar/add-days", SIGNED),
+    ("GET", "/api/v1/tokens", SIGNED),
+    ("POST", "/api/v1/tokens", SIGNED),
+    ("POST", "/api/v1/tokens/{id}/revoke", SIGNED),
+    ("GET", "/admin/orgs", SIGNED),
+    ("POST", "/admin/orgs", ADMINS),
+    ("GET", "/admin/orgs/{id}", SIGNED),
+    ("POST", "/admin/orgs/{id}/chains", ADMINS_HEADS),
+    ("GET", "/admin/users", ADMINS_HEADS),
+    ("POST", "/admin/users", ADMINS),
+    ("GET", "/admin/users/{id}", ADMINS_HEADS),
+    ("POST", "/admin/users/{id}/verify-identity", ADMINS_HEADS),
+    ("POST", "/admin/users/{id}/agreement", ADMINS_HEADS),
+    ("POST", "/admin/users/{id}/filing", ADMINS_HEADS),
+    ("POST", "/admin/users/{id}/deactivate", ADMINS),
+    ("GET", "/api/v1/orgs", SIGNED),
+    ("POST", "/api/v1/orgs", ADMINS),
+    ("GET", "/api/v1/orgs/{id}", SIGNED),
+    ("PUT", "/api/v1/orgs/{id}/chains/{action}", ADMINS_HEADS),
+    ("GET", "/api/v1/users", ADMINS_HEADS),
+    ("POST", "/api/v1/users", ADMINS),
+    ("GET", "/api/v1/users/{id}", ADMINS_HEADS),
+    ("POST", "/api/v1/users/{id}/verify-identity", ADMINS_HEADS),
+    ("POST", "/api/v1/users/{id}/agreement", ADMINS_HEADS),
+    ("POST", "/api/v1/users/{id}/filing", ADMINS_HEADS),
+    ("POST", "/api/v1/users/{id}/deactivate", ADMINS),
+    ("GET", "/approvals/{id}", APPROVAL1_VIEW),
+    ("POST", "/approvals/{id}/{decision}", APPROVAL1_ACT),
+    ("GET", "/api/v1/approvals/{id}", APPROVAL1_VIEW),
+    ("POST", "/api/v1/approvals/{id}/{decision}", APPROVAL1_ACT),
+    ("POST", "/calendar/schedules", CAL_LOAD),
+    ("POST", "/api/v1/calendar/schedules", CAL_LOAD),
+    ("GET", "/audit", AUDIT),
+    ("GET", "/api/v1/audit", AUDIT),
+];
+
+fn fill(path: &str, org_id: i64, user_id: i64) -> String {
+    let id = if path.starts_with("/admin/orgs/") || path.starts_with("/api/v1/orgs/") {
+        org_id.to_string()
+    } else if path.starts_with("/admin/users/") || path.starts_with("/api/v1/users/") {
+        user_id.to_string()
+    } else if path.starts_with("/approvals/") || path.starts_with("/api/v1/approvals/") {
+        "1".to_owned()
+    } else {
+        "999999".to_owned() // tokens
+    };
+    path.replace("{id}", &id)
+        .replace("{decision}", "remind")
+        .replace("{file}", "app.css")
+        .replace("{action}", "user.filing")
+}
+
+#[tokio::test]
+async fn every_route_has_a_row_and_every_persona_gets_what_the_policy_says() {
+    // (a) The table and the route list match one to one.
+    let routes: HashSet<(String, &str)> = yunshu_server::routes::ROUTES
+        .iter()
+        .map(|r| (r.method.as_str().to_owned(), r.path))
+        .collect();
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    for (m, p, e) in EXPECTED {
+        assert_eq!(
+            e.len(),
+            PERSONAS.len(),
+            "row {m} {p} has the wrong number of columns"
+        );
+        if !seen.insert((m.to_string(), *p)) {
+            problems.push(format!("duplicate row {m} {p}"));
+        }
+        if !routes.contains(&(m.to_string(), *p)) {
+            problems.push(format!("row {m} {p} has no route in ROUTES"));
+        }
+    }
+    for (m, p) in &routes {
+        if !seen.contains(&(m.clone(), *p)) {
+            problems.push(format!("route {m} {p} has no row in EXPECTED"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "route table mismatch:\n{}",
+        problems.join("\n")
+    );
+
+    // (b) Every cell against the running server. /logout runs last for each persona.
+    let app = common::TestApp::spawn().await;
+    let mut rows: Vec<&(&str, &str, &str)> = EXPECTED.iter().collect();
+    rows.sort_by_key(|(_, p, _)| *p == "/logout");
+    let mut mismatches = Vec::new();
+    for (col, persona) in PERSONAS.iter().enumerate() {
+        let (client, csrf, org_id, user_id) = match persona {
+            None => {
+                let c = app.client();
+                let csrf = app.csrf(&c, "/login").await;
+                (c, csrf, 1, 1)
+            }
+            Some(name) => {
+                let (c, csrf) = app.login(name).await;
+                let u = app
+                    .state
+                    .store
+                    .user_by_username(name)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                (c, csrf, u.org_id, u.id)
+            }
+        };
+        let who = persona.unwrap_or("anonymous");
+        for (method, pattern, expected) in &rows {
+            let path = fill(pattern, org_id, user_id);
+            let url = format!("{}{path}", app.url);
+            let api = path.starts_with("/api/") || path == "/healthz";
+            let req = match *method {
+                "GET" => client.get(&url),
+                "POST" | "PUT" => {
+                    let b = if *method == "POST" {
+                        client.post(&url)
+                    } else {
+                        client.put(&url)
+                    };
+                    if api {
+                        b.header("x-csrf-token", &csrf).json(&json!({}))
+                    } else {
+                        b.form(&[("_csrf", csrf.as_str())])
+                    }
+                }
+                other => panic!("unexpected method {other}"),
+            };
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let location = r
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            // A successful logout also lands on /login, but it ends the session cookie; a refused one
+            // does not touch it.
+            let ends_session = r
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .any(|v| v.to_str().is_ok_and(|v| v.starts_with("ys_session=")));
+            let denied = status == 401
+                || status == 403
+                || (status == 303 && location == "/login" && !(path == "/logout" && ends_session));
+            let want = expected.as_bytes()[col];
+            let got = if denied { b'D' } else { b'A' };
+            if want != got {
+                mismatches.push(format!(
+                    "{method} {pattern} ({path}) as {who}: expected {}, got {} (status {status}{})",
+                    want as char,
+                    got as char,
+                    if location.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" → {location}")
+                    }
+                ));
+            }
+        }
+    }
+    app.stop().await;
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn prefecture_never_sees_a_sibling_prefecture() {
+    use yunshu_domain::ids::Uscc;
+    let app = common::TestApp::spawn().await;
+    let store = &app.state.store;
+    let dali_org = store
+        .user_by_username("dali.admin")
+        .await
+        .unwrap()
+        .unwrap()
+        .org_id;
+    let (km, csrf) = app.login("km.admin").await;
+
+    let orgs: serde_json::Value = km
+        .get(format!("{}/api/v1/orgs", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "昆明市数据局",
+        "春城供水集团有限公司",
+        "滇金普惠金融科技有限公司",
+    ] {
+        assert!(names.contains(&n), "昆明 should see {n}: {names:?}");
+    }
+    for n in ["大理白族自治州数据局", "彩云文旅数据科技有限公司"] {
+        assert!(!names.contains(&n), "昆明 must not see {n}: {names:?}");
+    }
+
+    let r = km
+        .get(format!("{}/api/v1/orgs/{dali_org}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    let create = |region: &str, uscc: String, name: &str| {
+        km.post(format!("{}/api/v1/orgs", app.url))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"name": name, "uscc": uscc, "org_type": "developer", "region": region}))
+            .send()
+    };
+    let dali_uscc = Uscc::complete("9153290100000017").unwrap().to_string();
+    let r = create("532901", dali_uscc, "大理测试科技有限公司")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "昆明 must not create an org in 大理");
+    let km_uscc = Uscc::complete("9153011200000025").unwrap().to_string();
+    let r = create("530112", km_uscc, "西山测试科技有限公司")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+
+    let km_clerk = app.user_id("km.clerk").await;
+    let (dali, _) = app.login("dali.admin").await;
+    let r = dali
+        .get(format!("{}/api/v1/users/{km_clerk}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    app.stop().await;
+}

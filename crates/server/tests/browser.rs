@@ -1,0 +1,335 @@
+//! Browser test: a demo user logs in through the real web UI in headless Chromium and sees the work desk.
+//!
+//! Chromium is driven through chromedriver's W3C WebDriver HTTP API with `reqwest` (no WebDriver crate).
+//! When `/usr/bin/chromedriver` or `/usr/bin/chromium` is missing the test prints a skip note and
+//! passes — unless `YUNSHU_REQUIRE_BROWSER=1` (as in CI), then it fails. A screenshot of the desk is
+//! written to `/tmp/desk.png` for people to look at.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// The W3C key under which WebDriver returns an element reference.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Kills chromedriver and the browser it started (they share a fresh process group) and removes the
+/// profile directory — also when the test panics.
+struct Driver {
+    child: Child,
+    profile: PathBuf,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Chromium outlives a killed chromedriver, so kill the whole process group.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Whether the browser is there; `false` means "skip" (or a panic when it is required).
+fn browser_available() -> bool {
+    let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var("YUNSHU_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+        panic!(
+            "YUNSHU_REQUIRE_BROWSER=1 but {} missing; install with `apt-get install -y chromium chromium-driver fonts-noto-cjk`",
+            missing.join(" and ")
+        );
+    }
+    eprintln!(
+        "skipping browser test: {} missing (set YUNSHU_REQUIRE_BROWSER=1 to fail instead)",
+        missing.join(" and ")
+    );
+    false
+}
+
+async fn start_driver(http: &reqwest::Client) -> Driver {
+    let port = free_port();
+    let profile =
+        std::env::temp_dir().join(format!("yunshu-chromium-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&profile).unwrap();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .process_group(0)
+        .spawn()
+        .expect("cannot start chromedriver");
+    let driver = Driver {
+        child,
+        profile,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await
+            && let Ok(v) = r.json::<Value>().await
+            && v["value"]["ready"].as_bool() == Some(true)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not become ready within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    driver
+}
+
+/// One WebDriver command; panics with the driver's error message when it fails.
+async fn wd(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut req = http.request(method.clone(), url);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("WebDriver {method} {url} failed: {e}"));
+    let status = r.status();
+    let v: Value = r
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("WebDriver {method} {url}: bad JSON: {e}"));
+    assert!(
+        status.is_success(),
+        "WebDriver {method} {url} returned {status}: {v}"
+    );
+    v["value"].clone()
+}
+
+async fn find(http: &reqwest::Client, session: &str, css: &str) -> String {
+    let v = wd(
+        http,
+        reqwest::Method::POST,
+        &format!("{session}/element"),
+        Some(json!({"using": "css selector", "value": css})),
+    )
+    .await;
+    v[ELEMENT_KEY]
+        .as_str()
+        .unwrap_or_else(|| panic!("no element id for {css}: {v}"))
+        .to_owned()
+}
+
+/// Like [`wd`] but tolerates failures (used while polling).
+async fn try_get(http: &reqwest::Client, url: &str) -> Option<Value> {
+    let r = http.get(url).send().await.ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    Some(r.json::<Value>().await.ok()?["value"].clone())
+}
+
+async fn try_text(http: &reqwest::Client, session: &str, css: &str) -> Option<String> {
+    let r = http
+        .post(format!("{session}/element"))
+        .json(&json!({"using": "css selector", "value": css}))
+        .send()
+        .await
+        .ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    let v: Value = r.json().await.ok()?;
+    let id = v["value"][ELEMENT_KEY].as_str()?.to_owned();
+    try_get(http, &format!("{session}/element/{id}/text"))
+        .await?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Standard base64 (with or without padding) to bytes.
+fn base64_decode(s: &str) -> Vec<u8> {
+    fn val(c: u8) -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("invalid base64 character {c:?}"),
+        }
+    }
+    let clean: Vec<u8> = s
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= val(*c) << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
+}
+
+#[test]
+fn base64_decoder_works() {
+    assert_eq!(base64_decode("aGVsbG8="), b"hello");
+    assert_eq!(base64_decode("aGVsbG8h"), b"hello!");
+    assert_eq!(base64_decode("aGk="), b"hi");
+    assert_eq!(base64_decode(""), b"");
+}
+
+#[tokio::test]
+async fn demo_user_logs_in_through_the_browser_and_sees_the_work_desk() {
+    if !browser_available() {
+        return;
+    }
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let driver = start_driver(&http).await;
+    let app = common::TestApp::spawn().await;
+
+    let caps = json!({"capabilities": {"alwaysMatch": {
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--window-size=1280,900",
+                format!("--user-data-dir={}", driver.profile.display()),
+            ]
+        }
+    }}});
+    let created = wd(
+        &http,
+        reqwest::Method::POST,
+        &format!("{}/session", driver.url),
+        Some(caps),
+    )
+    .await;
+    let session_id = created["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no sessionId: {created}"))
+        .to_owned();
+    let session = format!("{}/session/{session_id}", driver.url);
+
+    wd(
+        &http,
+        reqwest::Method::POST,
+        &format!("{session}/url"),
+        Some(json!({"url": format!("{}/login", app.url)})),
+    )
+    .await;
+    let user = find(&http, &session, "#username").await;
+    wd(
+        &http,
+        reqwest::Method::POST,
+        &format!("{session}/element/{user}/value"),
+        Some(json!({"text": "fintech.head"})),
+    )
+    .await;
+    let pass = find(&http, &session, "#password").await;
+    wd(
+        &http,
+        reqwest::Method::POST,
+        &format!("{session}/element/{pass}/value"),
+        Some(json!({"text": yunshu_server::demo::DEMO_PASSWORD})),
+    )
+    .await;
+    let submit = find(&http, &session, "#submit").await;
+    wd(
+        &http,
+        reqwest::Method::POST,
+        &format!("{session}/element/{submit}/click"),
+        Some(json!({})),
+    )
+    .await;
+
+    let want_url = format!("{}/", app.url);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (mut url, mut org, mut source) = (String::new(), String::new(), String::new());
+    loop {
+        url = try_get(&http, &format!("{session}/url"))
+            .await
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or(url);
+        if url == want_url {
+            org = try_text(&http, &session, "#desk-org").await.unwrap_or(org);
+            source = try_get(&http, &format!("{session}/source"))
+                .await
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or(source);
+            if org == "滇金普惠金融科技有限公司"
+                && source.contains("待办")
+                && source.contains("五华区")
+            {
+                break;
+            }
+        }
+        if Instant::now() >= deadline {
+            let excerpt: String = source.chars().take(2000).collect();
+            panic!(
+                "desk not shown within 10 s: url={url:?} (want {want_url:?}), #desk-org={org:?}, source starts: {excerpt}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let region = try_text(&http, &session, "#desk-region")
+        .await
+        .unwrap_or_default();
+    assert!(region.contains("五华区"), "#desk-region is {region:?}");
+
+    let shot = wd(
+        &http,
+        reqwest::Method::GET,
+        &format!("{session}/screenshot"),
+        None,
+    )
+    .await;
+    let png = base64_decode(shot.as_str().expect("screenshot is not a string"));
+    assert!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
+    match std::fs::write("/tmp/desk.png", &png) {
+        Ok(()) => eprintln!(
+            "desk screenshot written to /tmp/desk.png ({} bytes)",
+            png.len()
+        ),
+        Err(e) => eprintln!("could not write /tmp/desk.png: {e}"),
+    }
+
+    wd(&http, reqwest::Method::DELETE, &session, None).await;
+    app.stop().await;
+    drop(driver);
+}
