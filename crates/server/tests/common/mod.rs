@@ -17,6 +17,8 @@ use yunshu_store::Store;
 pub struct TestApp {
     pub url: String,
     pub state: AppState,
+    /// Seconds added to the fixed "now" of the test clock (see [`TestApp::advance`]).
+    pub clock_offset: Arc<std::sync::atomic::AtomicI64>,
     pub dir: PathBuf,
     pg: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -74,7 +76,11 @@ impl TestApp {
         let key = AuditKey::load_or_create(&dir.join("keys/audit-signing.key")).unwrap();
         let store = Store::open(&db_url, Arc::new(key)).await.unwrap();
         yunshu_server::demo::seed(&store, now).await.unwrap();
-        let clock: yunshu_server::Clock = Arc::new(move || now);
+        let clock_offset = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let offset = clock_offset.clone();
+        let clock: yunshu_server::Clock = Arc::new(move || {
+            now + chrono::Duration::seconds(offset.load(std::sync::atomic::Ordering::SeqCst))
+        });
         let state = AppState::new(store, config, clock, dir.join("audit/checkpoints.log")).unwrap();
         std::fs::create_dir_all(dir.join("audit")).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -91,11 +97,18 @@ impl TestApp {
         TestApp {
             url,
             state,
+            clock_offset,
             dir,
             pg,
             shutdown: Some(tx),
             handle: Some(handle),
         }
+    }
+
+    /// Moves the test clock forward.
+    pub fn advance(&self, d: chrono::Duration) {
+        self.clock_offset
+            .fetch_add(d.num_seconds(), std::sync::atomic::Ordering::SeqCst);
     }
 
     /// A client with its own cookie jar (no redirects followed, so tests see 303s).
