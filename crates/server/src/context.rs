@@ -191,7 +191,8 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     let secure = state.config.production;
     let mut set_pre: Option<String> = None;
-    let mut response = match run(&state, ctx, req, next, &mut set_pre).await {
+    let mut caller: Option<(AuditCtx, &'static str, String)> = None;
+    let mut response = match run(&state, ctx, req, next, &mut set_pre, &mut caller).await {
         Ok(r) => r,
         Err(e) => render_error(e, &operation_id, api),
     };
@@ -203,6 +204,14 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     if let Some(e) = pending {
         response = render_error(e, &operation_id, api);
     }
+    // A signed-in caller refused by the policy (route or object) or by the CSRF check is recorded:
+    // supervisors look for attempts to reach what one may not (越权访问).
+    if response.status() == StatusCode::FORBIDDEN
+        && let Some((audit, action, route)) = caller
+        && let Err(e) = audit_denial(&state, &audit, action, &route).await
+    {
+        tracing::error!(error = %e.message, "could not audit a denied request");
+    }
     let h = response.headers_mut();
     if let Some(pre) = set_pre {
         h.append(
@@ -212,6 +221,25 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     security_headers(h, &operation_id, api, secure);
     response
+}
+
+async fn audit_denial(
+    state: &AppState,
+    audit: &AuditCtx,
+    action: &str,
+    route: &str,
+) -> AppResult<()> {
+    let mut tx = state.store.begin(state.now(), audit).await?;
+    tx.audit(yunshu_store::Change {
+        action: "auth.denied",
+        object_type: "route",
+        object_id: route.to_owned(),
+        result: "denied",
+        summary: serde_json::json!({ "policy_action": action }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn render_error(mut e: AppError, operation_id: &str, api: bool) -> Response {
@@ -281,6 +309,7 @@ async fn run(
     req: Request,
     next: Next,
     set_pre: &mut Option<String>,
+    caller: &mut Option<(AuditCtx, &'static str, String)>,
 ) -> AppResult<Response> {
     let matched = req
         .extensions()
@@ -333,6 +362,10 @@ async fn run(
             .await?
             .map(Arc::new);
         }
+    }
+
+    if ctx.principal.is_some() {
+        *caller = Some((ctx.audit(), spec.action, format!("{method} {matched}")));
     }
 
     // Second factor still owed: only the TOTP step (or enrolment) and logout.

@@ -290,6 +290,14 @@ async fn openapi_health_tokens_and_csrf() {
     assert_eq!(r.status(), 403);
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["code"], "auth.csrf", "{b}");
-    assert_eq!(app.state.store.audit_count().await.unwrap(), after_login);
+    // Nothing was created; the two refused attempts are themselves on record (越权访问).
+    assert_eq!(
+        app.state.store.audit_count().await.unwrap(),
+        after_login + 2
+    );
+    for r in app.state.store.audit_recent(None, 2).await.unwrap() {
+        assert_eq!(r.record.action, "auth.denied");
+        assert_eq!(r.record.result, "denied");
+    }
     app.stop().await;
 }

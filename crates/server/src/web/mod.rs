@@ -144,6 +144,7 @@ pub fn action_label(action: &str) -> &'static str {
         "approval_chain.configure" => "设置审批链",
         "calendar.load" => "载入节假日安排",
         "demo.seed" => "初始化演示数据",
+        "auth.denied" => "越权访问被拒绝",
         _ => "操作",
     }
 }

@@ -276,7 +276,7 @@ pub async fn desk(
         .into_iter()
         .map(|g| g.message_zh().to_owned())
         .collect();
-    // A few figures for roles that administer the platform.
+    // A few figures, by what the role is for.
     let mut figures = Vec::new();
     let own = services::org_resource(&p.org);
     if ctx.allowed(&state, "org.create", &own) {
@@ -286,11 +286,39 @@ pub async fn desk(
             .iter()
             .filter(|u| data_access_gaps(&u.personnel(), today).is_empty())
             .count();
-        figures.push(("辖区机构".to_owned(), orgs.len().to_string()));
-        figures.push(("辖区用户".to_owned(), users.len().to_string()));
+        figures.push((
+            "辖区机构".to_owned(),
+            orgs.len().to_string(),
+            "/admin/orgs".to_owned(),
+        ));
+        figures.push((
+            "辖区用户".to_owned(),
+            users.len().to_string(),
+            "/admin/users".to_owned(),
+        ));
         figures.push((
             "具备用数资格".to_owned(),
             format!("{eligible} / {}", users.len()),
+            "/admin/users".to_owned(),
+        ));
+    } else if ctx.allowed(&state, "user.manage", &own) {
+        let users = state.store.users_of_org(p.org.id).await?;
+        let eligible = users
+            .iter()
+            .filter(|u| data_access_gaps(&u.personnel(), today).is_empty())
+            .count();
+        figures.push((
+            "本单位人员（具备用数资格 / 全部）".to_owned(),
+            format!("{eligible} / {}", users.len()),
+            format!("/admin/orgs/{}", p.org.id),
+        ));
+    }
+    if ctx.allowed(&state, "audit.view", &own) {
+        let n = crate::api::visible_audit(&state, &ctx, 200).await?.len();
+        figures.push((
+            "近期审计记录".to_owned(),
+            n.to_string(),
+            "/audit".to_owned(),
         ));
     }
     let mine = state
@@ -835,26 +863,52 @@ pub async fn org(
         org: org_row(&state, &o),
         users,
         chain,
-        chain_text: spec.to_text(),
+        chain_steps: (0..3)
+            .map(|i| match spec.steps().get(i) {
+                Some(s) => (
+                    s.role.code().to_owned(),
+                    s.mode.code().to_owned(),
+                    s.due_working_days.to_string(),
+                ),
+                None => (String::new(), "any".to_owned(), "5".to_owned()),
+            })
+            .collect(),
+        role_options: [
+            Role::Head,
+            Role::Leader,
+            Role::Clerk,
+            Role::Admin,
+            Role::Reviewer,
+        ]
+        .iter()
+        .map(|r| (r.code().to_owned(), r.label_zh().to_owned()))
+        .collect(),
         can_configure: ctx.allowed(&state, "chain.configure", &res),
         history: history(&state, "org", &o.id.to_string()).await?,
     })
     .into_response())
 }
 
-#[derive(Deserialize)]
-pub struct ChainForm {
-    action: String,
-    spec: String,
-}
-
+/// The chain form: up to three steps, each a role, a signing mode and a time limit.
 pub async fn set_chain(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<i64>,
-    Form(f): Form<ChainForm>,
+    Form(f): Form<HashMap<String, String>>,
 ) -> AppResult<Response> {
-    services::configure_chain(&state, &ctx, id, &f.action, &f.spec).await?;
+    let get = |k: String| f.get(&k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let steps: Vec<String> = (1..=3)
+        .filter(|i| !get(format!("role{i}")).is_empty())
+        .map(|i| {
+            format!(
+                "{}:{}:{}",
+                get(format!("role{i}")),
+                get(format!("mode{i}")),
+                get(format!("days{i}"))
+            )
+        })
+        .collect();
+    services::configure_chain(&state, &ctx, id, &get("action".into()), &steps.join(";")).await?;
     Ok(Redirect::to(&format!("/admin/orgs/{id}")).into_response())
 }
 

@@ -77,7 +77,8 @@ pub struct DeskPage {
     pub mine: Vec<(i64, String)>,
     pub notices: Vec<(String, String, String)>,
     pub gaps: Vec<String>,
-    pub figures: Vec<(String, String)>,
+    /// (label, value, link)
+    pub figures: Vec<(String, String, String)>,
 }
 
 pub struct OrgRow {
@@ -145,7 +146,9 @@ pub struct OrgPage {
     pub org: OrgRow,
     pub users: Vec<UserRow>,
     pub chain: String,
-    pub chain_text: String,
+    /// Three editable steps: (role code, mode code, days); empty role = no such step.
+    pub chain_steps: Vec<(String, String, String)>,
+    pub role_options: Vec<(String, String)>,
     pub can_configure: bool,
     pub history: Vec<HistoryRow>,
 }
