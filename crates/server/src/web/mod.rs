@@ -155,6 +155,19 @@ pub async fn history(
     object_type: &str,
     object_id: &str,
 ) -> AppResult<Vec<HistoryRow>> {
+    Ok(history_with_seq(state, object_type, object_id)
+        .await?
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect())
+}
+
+/// The same, each row with its audit sequence number.
+pub async fn history_with_seq(
+    state: &AppState,
+    object_type: &str,
+    object_id: &str,
+) -> AppResult<Vec<(i64, HistoryRow)>> {
     let recs = state
         .store
         .audit_recent(Some((object_type, object_id)), 100)
@@ -180,12 +193,15 @@ pub async fn history(
         if r.record.result != "ok" {
             what.push_str("（未成功）");
         }
-        rows.push(HistoryRow {
-            when,
-            what,
-            who,
-            detail: summary_words(&r.record.summary),
-        });
+        rows.push((
+            r.record.seq,
+            HistoryRow {
+                when,
+                what,
+                who,
+                detail: summary_words(&r.record.summary),
+            },
+        ));
     }
     Ok(rows)
 }

@@ -17,7 +17,9 @@ use yunshu_store::Change;
 use yunshu_store::users::User;
 
 use super::templates::*;
-use super::{history, layout, left_words, page, region_name, region_path, zh_date, zh_time};
+use super::{
+    history, history_with_seq, layout, left_words, page, region_name, region_path, zh_date, zh_time,
+};
 use crate::AppState;
 use crate::auth::{self, verify_password};
 use crate::authz::PolicyResource;
@@ -1213,9 +1215,41 @@ pub async fn approval(
         is_initiator: rec.approval.initiator == me,
         running: matches!(status, ApprovalStatus::InProgress { .. }),
         resubmittable: matches!(status, ApprovalStatus::Returned | ApprovalStatus::Withdrawn),
-        history: history(&state, "approval", &id.to_string()).await?,
+        history: approval_history(&state, &rec).await?,
     })
     .into_response())
+}
+
+/// The approval's own records plus its submission, which is recorded on the subject.
+async fn approval_history(
+    state: &AppState,
+    rec: &yunshu_store::approvals::ApprovalRecord,
+) -> AppResult<Vec<HistoryRow>> {
+    let mut rows = history(state, "approval", &rec.id.to_string()).await?;
+    let submitted = state
+        .store
+        .audit_recent(
+            Some((rec.subject_type.as_str(), rec.subject_id.as_str())),
+            100,
+        )
+        .await?
+        .into_iter()
+        .filter(|r| {
+            serde_json::from_str::<serde_json::Value>(&r.record.summary)
+                .is_ok_and(|v| v.get("approval_id").and_then(|a| a.as_i64()) == Some(rec.id))
+        })
+        .map(|r| r.record.seq)
+        .collect::<Vec<_>>();
+    if !submitted.is_empty() {
+        let all =
+            history_with_seq(state, rec.subject_type.as_str(), rec.subject_id.as_str()).await?;
+        rows.extend(
+            all.into_iter()
+                .filter(|(seq, _)| submitted.contains(seq))
+                .map(|(_, row)| row),
+        );
+    }
+    Ok(rows)
 }
 
 #[derive(Deserialize)]
