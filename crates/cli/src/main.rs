@@ -70,6 +70,11 @@ enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// Platform administration from the command line.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Benchmarks (prints each figure with its baseline).
     Bench {
         #[command(subcommand)]
@@ -87,6 +92,40 @@ enum AuditCommand {
     },
     /// Sign the current head now (the server also does this every few seconds and at shutdown).
     Checkpoint {
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// First start of a production platform: the first organisation (data authority or platform
+    /// operator) and its administrator. The password is read from YUNSHU_BOOTSTRAP_PASSWORD.
+    Bootstrap {
+        /// 机构名称, e.g. 云南省数据局.
+        #[arg(long)]
+        org_name: String,
+        /// 统一社会信用代码.
+        #[arg(long)]
+        uscc: String,
+        /// data_authority or platform_operator.
+        #[arg(long, default_value = "data_authority")]
+        org_type: String,
+        /// GB/T 2260 region code.
+        #[arg(long, default_value = "530000")]
+        region: String,
+        /// Login name of the administrator.
+        #[arg(long)]
+        username: String,
+        /// Real name of the administrator.
+        #[arg(long)]
+        name: String,
+        /// 居民身份证号码 of the administrator.
+        #[arg(long)]
+        resident_id: String,
+        /// Mobile number of the administrator.
+        #[arg(long)]
+        mobile: String,
         #[command(flatten)]
         storage: Storage,
     },
@@ -166,6 +205,55 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Calendar { command } => calendar(command),
+        Command::Admin {
+            command:
+                AdminCommand::Bootstrap {
+                    org_name,
+                    uscc,
+                    org_type,
+                    region,
+                    username,
+                    name,
+                    resident_id,
+                    mobile,
+                    storage,
+                },
+        } => {
+            let password = std::env::var("YUNSHU_BOOTSTRAP_PASSWORD").map_err(|_| {
+                msg("set YUNSHU_BOOTSTRAP_PASSWORD to the administrator's initial password")
+            })?;
+            let (store, dir) = open(&storage).await?;
+            let state = state(store, Config::default(), &dir)?;
+            let org = yunshu_server::services::OrgInput {
+                name: org_name,
+                uscc,
+                org_type,
+                region,
+            };
+            let admin = yunshu_server::services::UserInput {
+                org_id: 0,
+                username,
+                display_name: name,
+                resident_id,
+                mobile,
+                roles: vec!["admin".into()],
+                password,
+            };
+            let (org_id, user_id) =
+                yunshu_server::services::bootstrap(&state, chrono::Utc::now(), &org, &admin)
+                    .await
+                    .map_err(|e| {
+                        msg(format!(
+                            "{} ({}{})",
+                            e.message,
+                            e.code,
+                            e.field.map(|f| format!(", field {f}")).unwrap_or_default()
+                        ))
+                    })?;
+            state.checkpoint().await.map_err(msg)?;
+            println!("created organisation #{org_id} and administrator #{user_id}");
+            Ok(())
+        }
         Command::Bench { command } => bench::run(command).await.map_err(msg),
     }
 }
@@ -237,11 +325,9 @@ async fn demo(port: u16, bind: &str, storage: Storage) -> Result<(), CliError> {
         );
     }
     println!("Press Ctrl-C to stop.");
-    yunshu_server::serve_on(state, listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
-    .map_err(msg)
+    yunshu_server::serve_on(state, listener, yunshu_server::shutdown_signal())
+        .await
+        .map_err(msg)
 }
 
 #[derive(serde::Deserialize, Default)]

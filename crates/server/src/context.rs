@@ -393,9 +393,11 @@ async fn run(
     }
 
     // CSRF: every cookie-authenticated or anonymous write carries the token.
+    // Pages without a session get a pre-session token (the login form); API calls without a session
+    // carry no ambient credential, so there is nothing to forge and no token to hand out.
     ctx.csrf = match &session_csrf {
         Some(c) => c.clone(),
-        None => match cookie(&headers, PRE_COOKIE) {
+        None if spec.kind == Kind::Page => match cookie(&headers, PRE_COOKIE) {
             Some(c) if c.len() == 32 => c,
             _ => {
                 let fresh = random_hex(16)?;
@@ -403,6 +405,7 @@ async fn run(
                 fresh
             }
         },
+        None => String::new(),
     };
     let via_token = matches!(
         ctx.principal.as_deref(),
@@ -412,7 +415,8 @@ async fn run(
         })
     );
     let safe = matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let req = if !safe && !via_token {
+    let needs_csrf = !via_token && (session_csrf.is_some() || spec.kind == Kind::Page);
+    let req = if !safe && needs_csrf {
         check_csrf(state, &ctx, req).await?
     } else {
         req

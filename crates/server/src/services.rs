@@ -584,3 +584,58 @@ pub async fn load_schedule(
     tx.commit().await?;
     Ok(n)
 }
+
+/// First start of a production platform: creates the first organisation (the bureau or the platform
+/// operator) and its administrator, in one audited transaction. Refused once any organisation exists —
+/// from then on administrators create everything through the platform.
+pub async fn bootstrap(
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+    org: &OrgInput,
+    admin: &UserInput,
+) -> AppResult<(i64, i64)> {
+    let new_org = parse_org(state, org)?;
+    if !matches!(
+        new_org.org_type,
+        OrgType::DataAuthority | OrgType::PlatformOperator
+    ) {
+        return Err(AppError::invalid(
+            "org_type",
+            "bootstrap.org_type",
+            "首个机构应为数据主管部门或平台运行保障机构",
+        ));
+    }
+    let parsed = parse_user(admin)?;
+    if !parsed.roles.contains(Role::Admin) {
+        return Err(AppError::invalid(
+            "roles",
+            "bootstrap.roles",
+            "首个用户须为系统管理员",
+        ));
+    }
+    if state.store.count_orgs().await? > 0 {
+        return Err(AppError::conflict(
+            "bootstrap.done",
+            "平台已有机构，不能再次初始化",
+        ));
+    }
+    let hash = hash_password(&admin.password)?;
+    let mut tx = state
+        .store
+        .begin(now, &yunshu_store::AuditCtx::system("bootstrap"))
+        .await?;
+    let org_id = tx.create_org(&new_org).await?;
+    let user_id = tx
+        .create_user(&NewUser {
+            org_id,
+            username: parsed.username.as_str().to_owned(),
+            display_name: parsed.name.as_str().to_owned(),
+            resident_id: parsed.resident_id,
+            mobile: parsed.mobile,
+            roles: parsed.roles,
+            password_hash: hash,
+        })
+        .await?;
+    tx.commit().await?;
+    Ok((org_id, user_id))
+}

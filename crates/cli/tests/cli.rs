@@ -1,0 +1,80 @@
+//! The command line as an operator uses it: calendar answers, bootstrap of a production platform,
+//! and clear errors with a non-zero exit.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::{Command, Output};
+
+fn yunshu(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_yunshu"));
+    c.args(args).env_remove("YUNSHU_DATABASE_URL");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn calendar_answers_and_refuses_unpublished_years() {
+    // 国庆 2026 (10-01..07 off, 10-10 调休 Saturday worked) lies inside the period.
+    let o = yunshu(&["calendar", "add-working-days", "2026-09-21", "20"], &[]);
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "2026-10-26");
+    // 30 calendar days from 2026-09-01 end on 10-01, a holiday: the period ends on 10-08.
+    let o = yunshu(&["calendar", "add-days", "2026-09-01", "30"], &[]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "2026-10-08");
+    let o = yunshu(&["calendar", "add-working-days", "2026-12-20", "20"], &[]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("2027"), "{}", text(&o));
+    let o = yunshu(&["calendar", "add-working-days", "2026-02-30", "1"], &[]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("YYYY-MM-DD"));
+}
+
+#[test]
+fn bootstrap_creates_the_first_administrator_once() {
+    let dir = std::env::temp_dir().join(format!("yunshu-bootstrap-{}", std::process::id()));
+    let d = dir.to_str().unwrap();
+    let args = [
+        "admin",
+        "bootstrap",
+        "--data-dir",
+        d,
+        "--org-name",
+        "云南省数据局",
+        "--uscc",
+        "11530000MB0K54321Y",
+        "--username",
+        "admin",
+        "--name",
+        "李建华",
+        "--resident-id",
+        "11010519491231002X",
+        "--mobile",
+        "13912345678",
+    ];
+    let o = yunshu(&args, &[]);
+    assert!(!o.status.success(), "no password given");
+    let mut bad = args;
+    bad[7] = "11530000MB0K54321A";
+    let o = yunshu(&bad, &[("YUNSHU_BOOTSTRAP_PASSWORD", "Kunming-2026!")]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("field uscc"), "{}", text(&o));
+    let mut good = args;
+    let uscc = yunshu_domain::ids::Uscc::complete("11530000MB0K5432").unwrap();
+    good[7] = uscc.as_str();
+    let o = yunshu(&good, &[("YUNSHU_BOOTSTRAP_PASSWORD", "Kunming-2026!")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = yunshu(&good, &[("YUNSHU_BOOTSTRAP_PASSWORD", "Kunming-2026!")]);
+    assert!(!o.status.success(), "only once");
+    let o = yunshu(&["audit", "verify", "--data-dir", d], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
