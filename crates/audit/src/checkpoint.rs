@@ -59,13 +59,7 @@ pub(crate) fn validate_checkpoint_fields(seq: i64, at: &str) -> Result<(), Strin
 impl Checkpoint {
     /// One line of text, without a newline: `seq head_hex at sig_hex`.
     pub fn to_line(&self) -> String {
-        format!(
-            "{} {} {} {}",
-            self.seq,
-            self.head.to_hex(),
-            self.at,
-            hex::encode(&self.signature)
-        )
+        format!("{} {} {} {}", self.seq, self.head.to_hex(), self.at, hex::encode(&self.signature))
     }
 
     /// Parses a line written by [`Checkpoint::to_line`] (surrounding whitespace ignored).
@@ -78,10 +72,7 @@ impl Checkpoint {
 }
 
 fn parse_line_at(line: &str, location: String) -> Result<Checkpoint, AuditError> {
-    let bad = |reason: String| AuditError::CheckpointLine {
-        location: location.clone(),
-        reason,
-    };
+    let bad = |reason: String| AuditError::CheckpointLine { location: location.clone(), reason };
     let parts: Vec<&str> = line.split_whitespace().collect();
     let [seq, head, at, sig] = parts.as_slice() else {
         return Err(bad(format!(
@@ -89,18 +80,11 @@ fn parse_line_at(line: &str, location: String) -> Result<Checkpoint, AuditError>
             parts.len()
         )));
     };
-    let seq: i64 = seq
-        .parse()
-        .map_err(|_| bad(format!("sequence number {seq:?} is not an integer")))?;
+    let seq: i64 = seq.parse().map_err(|_| bad(format!("sequence number {seq:?} is not an integer")))?;
     let head = Hash::from_hex(head).map_err(|e| bad(e.to_string()))?;
     validate_checkpoint_fields(seq, at).map_err(&bad)?;
     let signature = hex::decode(sig).map_err(|e| bad(format!("signature is not hex: {e}")))?;
-    Ok(Checkpoint {
-        seq,
-        head,
-        at: (*at).to_owned(),
-        signature,
-    })
+    Ok(Checkpoint { seq, head, at: (*at).to_owned(), signature })
 }
 
 /// The file of checkpoints kept outside the database.
@@ -125,11 +109,7 @@ impl CheckpointLog {
     pub fn append(&self, checkpoint: &Checkpoint) -> Result<(), AuditError> {
         let io = |action: &'static str| {
             let path = self.path.clone();
-            move |source| AuditError::Io {
-                action,
-                path,
-                source,
-            }
+            move |source| AuditError::Io { action, path, source }
         };
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(io("create directory for checkpoint file"))?;
@@ -142,8 +122,7 @@ impl CheckpointLog {
         // One write call for the whole line: with O_APPEND concurrent appenders cannot
         // interleave inside a line.
         let line = format!("{}\n", checkpoint.to_line());
-        file.write_all(line.as_bytes())
-            .map_err(io("append to checkpoint file"))?;
+        file.write_all(line.as_bytes()).map_err(io("append to checkpoint file"))?;
         file.sync_all().map_err(io("sync checkpoint file"))
     }
 

@@ -64,9 +64,7 @@ impl Eq for PublicKey {}
 // Never print key material, even in debug output.
 impl fmt::Debug for AuditKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuditKey")
-            .field("public_key", &self.public_key().to_hex())
-            .finish_non_exhaustive()
+        f.debug_struct("AuditKey").field("public_key", &self.public_key().to_hex()).finish_non_exhaustive()
     }
 }
 
@@ -83,15 +81,12 @@ impl AuditKey {
         // which happens with probability below 2^-32; retry a few times rather than bias it.
         for _ in 0..16 {
             let mut secret = Zeroizing::new([0u8; 32]);
-            getrandom::fill(secret.as_mut_slice())
-                .map_err(|e| AuditError::Randomness(e.to_string()))?;
+            getrandom::fill(secret.as_mut_slice()).map_err(|e| AuditError::Randomness(e.to_string()))?;
             if let Ok(key) = Self::from_secret_bytes(secret.as_slice()) {
                 return Ok(key);
             }
         }
-        Err(AuditError::Randomness(
-            "no valid SM2 scalar after 16 draws".to_owned(),
-        ))
+        Err(AuditError::Randomness("no valid SM2 scalar after 16 draws".to_owned()))
     }
 
     /// Builds the key from the 32-byte big-endian secret scalar.
@@ -102,8 +97,8 @@ impl AuditKey {
         derive.update(MAC_KEY_DOMAIN);
         derive.update(signing.to_bytes());
         let mac_key = Zeroizing::new(derive.finalize());
-        let mac = HmacSm3::new_from_slice(mac_key.as_slice())
-            .map_err(|_| "HMAC-SM3 rejected the derived key")?;
+        let mac =
+            HmacSm3::new_from_slice(mac_key.as_slice()).map_err(|_| "HMAC-SM3 rejected the derived key")?;
         Ok(AuditKey { signing, mac })
     }
 
@@ -115,9 +110,7 @@ impl AuditKey {
     pub fn load_or_create(path: &Path) -> Result<AuditKey, AuditError> {
         let key = match Self::load(path) {
             Ok(key) => key,
-            Err(AuditError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
-                Self::create(path)?
-            }
+            Err(AuditError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => Self::create(path)?,
             Err(e) => return Err(e),
         };
         key.write_public_key_if_missing(path)?;
@@ -132,27 +125,19 @@ impl AuditKey {
             source,
         })?);
         let mut secret = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(text.trim(), secret.as_mut_slice()).map_err(|_| {
-            AuditError::KeyFile {
-                path: path.to_owned(),
-                reason: "expected 64 hex characters (the SM2 secret scalar)".to_owned(),
-            }
-        })?;
-        Self::from_secret_bytes(secret.as_slice()).map_err(|reason| AuditError::KeyFile {
+        hex::decode_to_slice(text.trim(), secret.as_mut_slice()).map_err(|_| AuditError::KeyFile {
             path: path.to_owned(),
-            reason,
-        })
+            reason: "expected 64 hex characters (the SM2 secret scalar)".to_owned(),
+        })?;
+        Self::from_secret_bytes(secret.as_slice())
+            .map_err(|reason| AuditError::KeyFile { path: path.to_owned(), reason })
     }
 
     /// Generates a key and writes it to `path` without ever overwriting an existing file.
     fn create(path: &Path) -> Result<AuditKey, AuditError> {
         let io = |action: &'static str, p: &Path| {
             let p = p.to_owned();
-            move |source| AuditError::Io {
-                action,
-                path: p,
-                source,
-            }
+            move |source| AuditError::Io { action, path: p, source }
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(io("create directory for", dir))?;
@@ -163,10 +148,7 @@ impl AuditKey {
         // Written to a temporary file first and then hard-linked into place: a crash never
         // leaves a half-written key file behind, and if another process created the key
         // meanwhile, linking fails and we use theirs instead of replacing it.
-        let tmp = sibling(
-            path,
-            &format!(".tmp-{}-{}", std::process::id(), random_suffix()?),
-        );
+        let tmp = sibling(path, &format!(".tmp-{}-{}", std::process::id(), random_suffix()?));
         let written = write_private_file(&tmp, secret_hex.as_bytes());
         let linked = written.and_then(|()| fs::hard_link(&tmp, path));
         // Best effort: the temporary name is unique and the key it holds is either in
@@ -178,24 +160,18 @@ impl AuditKey {
                 Ok(key)
             }
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Self::load(path),
-            Err(source) => Err(AuditError::Io {
-                action: "create audit key file",
-                path: path.to_owned(),
-                source,
-            }),
+            Err(source) => {
+                Err(AuditError::Io { action: "create audit key file", path: path.to_owned(), source })
+            }
         }
     }
 
     fn write_public_key_if_missing(&self, path: &Path) -> Result<(), AuditError> {
         let pub_path = sibling(path, ".pub");
-        let result = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&pub_path)
-            .and_then(|mut f| {
-                f.write_all(format!("{}\n", self.public_key().to_hex()).as_bytes())?;
-                f.sync_all()
-            });
+        let result = OpenOptions::new().write(true).create_new(true).open(&pub_path).and_then(|mut f| {
+            f.write_all(format!("{}\n", self.public_key().to_hex()).as_bytes())?;
+            f.sync_all()
+        });
         match result {
             // An existing .pub is left alone: replacing it silently would hide a mismatch
             // that an auditor should see.
@@ -227,53 +203,30 @@ impl AuditKey {
         let mut encoding = Vec::new();
         encode_into(&record, &mut encoding);
         let hash = hash_encoded(prev, &encoding);
-        StoredRecord {
-            record,
-            prev_hash: *prev,
-            hash,
-            tag: self.tag(&hash),
-        }
+        StoredRecord { record, prev_hash: *prev, hash, tag: self.tag(&hash) }
     }
 
     /// Signs a checkpoint stating that the log's record `seq` has chain hash `head`.
     ///
     /// `at` is the signing time (RFC 3339); it must not contain whitespace because the
     /// checkpoint file is whitespace-separated. `seq` must not be negative.
-    pub fn sign_checkpoint(
-        &self,
-        seq: i64,
-        head: Hash,
-        at: String,
-    ) -> Result<Checkpoint, AuditError> {
+    pub fn sign_checkpoint(&self, seq: i64, head: Hash, at: String) -> Result<Checkpoint, AuditError> {
         validate_checkpoint_fields(seq, &at).map_err(AuditError::InvalidCheckpoint)?;
         let message = checkpoint_message(seq, &head, &at);
-        let signature: Signature = self
-            .signing
-            .try_sign(&message)
-            .map_err(|_| AuditError::Signing)?;
-        Ok(Checkpoint {
-            seq,
-            head,
-            at,
-            signature: signature.to_vec(),
-        })
+        let signature: Signature = self.signing.try_sign(&message).map_err(|_| AuditError::Signing)?;
+        Ok(Checkpoint { seq, head, at, signature: signature.to_vec() })
     }
 
     /// The public key that verifies this key's checkpoints.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey {
-            verifying: self.signing.verifying_key().clone(),
-        }
+        PublicKey { verifying: self.signing.verifying_key().clone() }
     }
 }
 
 impl PublicKey {
     /// Parses a SEC1-encoded SM2 public key in hex (uncompressed or compressed).
     pub fn from_hex(s: &str) -> Result<PublicKey, AuditError> {
-        let invalid = |reason: String| AuditError::InvalidEncoding {
-            what: "SM2 public key",
-            reason,
-        };
+        let invalid = |reason: String| AuditError::InvalidEncoding { what: "SM2 public key", reason };
         let bytes = hex::decode(s.trim()).map_err(|e| invalid(e.to_string()))?;
         let verifying = VerifyingKey::from_sec1_bytes(DEFAULT_DISTID, &bytes)
             .map_err(|_| invalid("not a point on the SM2 curve".to_owned()))?;
@@ -303,9 +256,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 }
 
 fn random_suffix() -> Result<String, AuditError> {
-    getrandom::u64()
-        .map(|n| format!("{n:016x}"))
-        .map_err(|e| AuditError::Randomness(e.to_string()))
+    getrandom::u64().map(|n| format!("{n:016x}")).map_err(|e| AuditError::Randomness(e.to_string()))
 }
 
 /// Creates a new file readable only by the owner (on unix), writes it and flushes it to disk.
@@ -326,11 +277,7 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 fn sync_parent_dir(path: &Path) {
     #[cfg(unix)]
     if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }

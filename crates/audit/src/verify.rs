@@ -102,10 +102,9 @@ impl fmt::Display for Tampered {
                 "audit record {seq}: its link to record {} is broken (records changed, removed or reordered)",
                 seq.saturating_sub(1)
             ),
-            TamperKind::HashMismatch => write!(
-                f,
-                "audit record {seq}: content does not match its hash (record changed)"
-            ),
+            TamperKind::HashMismatch => {
+                write!(f, "audit record {seq}: content does not match its hash (record changed)")
+            }
             TamperKind::TagMismatch => write!(
                 f,
                 "audit record {seq}: its tag was not made with the audit key (chain recomputed without the key)"
@@ -118,10 +117,7 @@ impl fmt::Display for Tampered {
                 f,
                 "audit checkpoint at record {checkpoint_seq}: signature does not verify with the audit public key (checkpoint forged or altered)"
             ),
-            TamperKind::Truncated {
-                checkpoint_seq,
-                last_seq,
-            } => write!(
+            TamperKind::Truncated { checkpoint_seq, last_seq } => write!(
                 f,
                 "audit record {seq} missing: a signed checkpoint covers {checkpoint_seq} records but the log ends at {last_seq} (newest records cut off)"
             ),
@@ -216,10 +212,7 @@ impl<'a> Verifier<'a> {
         }
         self.check_checkpoints_up_to(seq, &hash)?;
 
-        self.bytes_hashed = self
-            .bytes_hashed
-            .saturating_add(32)
-            .saturating_add(self.buf.len() as u64);
+        self.bytes_hashed = self.bytes_hashed.saturating_add(32).saturating_add(self.buf.len() as u64);
         self.records = self.records.saturating_add(1);
         self.prev = hash;
         self.expected_seq = seq.saturating_add(1);
@@ -269,9 +262,7 @@ impl<'a> Verifier<'a> {
             if !self.public.verify_checkpoint(cp) {
                 return Err(Tampered {
                     seq: cp.seq,
-                    kind: TamperKind::BadCheckpointSignature {
-                        checkpoint_seq: cp.seq,
-                    },
+                    kind: TamperKind::BadCheckpointSignature { checkpoint_seq: cp.seq },
                 });
             }
             highest = Some(cp.seq);
@@ -279,10 +270,7 @@ impl<'a> Verifier<'a> {
         if let Some(checkpoint_seq) = highest {
             return Err(Tampered {
                 seq: last_seq.saturating_add(1),
-                kind: TamperKind::Truncated {
-                    checkpoint_seq,
-                    last_seq,
-                },
+                kind: TamperKind::Truncated { checkpoint_seq, last_seq },
             });
         }
         Ok(VerifyReport {

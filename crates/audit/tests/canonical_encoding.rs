@@ -131,10 +131,7 @@ fn chain_hash_is_sm3_of_prev_hash_then_encoding() {
 fn sm3_matches_the_standard_test_vector() {
     // GB/T 32905 example 1: SM3("abc").
     let digest: [u8; 32] = Sm3::digest(b"abc").into();
-    assert_eq!(
-        Hash(digest).to_hex(),
-        "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
-    );
+    assert_eq!(Hash(digest).to_hex(), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
 }
 
 #[test]

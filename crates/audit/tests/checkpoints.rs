@@ -7,8 +7,7 @@ use std::path::PathBuf;
 
 use common::{build_log, checkpoint_at, idx};
 use yunshu_audit::{
-    AuditError, AuditKey, Checkpoint, CheckpointLog, Hash, TamperKind, Tampered, VerifyMode,
-    verify_all,
+    AuditError, AuditKey, Checkpoint, CheckpointLog, Hash, TamperKind, Tampered, VerifyMode, verify_all,
 };
 
 fn scratch(name: &str) -> PathBuf {
@@ -39,9 +38,7 @@ fn checkpoint_line_round_trips() {
 fn checkpoint_signature_covers_seq_head_and_time() {
     let key = AuditKey::generate().unwrap();
     let public = key.public_key();
-    let cp = key
-        .sign_checkpoint(10, Hash([1; 32]), checkpoint_at(10))
-        .unwrap();
+    let cp = key.sign_checkpoint(10, Hash([1; 32]), checkpoint_at(10)).unwrap();
     let mut other_seq = cp.clone();
     other_seq.seq = 11;
     let mut other_head = cp.clone();
@@ -57,10 +54,7 @@ fn checkpoint_signature_covers_seq_head_and_time() {
 #[test]
 fn malformed_checkpoint_lines_are_rejected() {
     let key = AuditKey::generate().unwrap();
-    let good = key
-        .sign_checkpoint(3, Hash([0; 32]), checkpoint_at(3))
-        .unwrap()
-        .to_line();
+    let good = key.sign_checkpoint(3, Hash([0; 32]), checkpoint_at(3)).unwrap().to_line();
     let fields: Vec<&str> = good.split(' ').collect();
     let bad_lines = [
         String::new(),
@@ -73,10 +67,7 @@ fn malformed_checkpoint_lines_are_rejected() {
     ];
     for line in &bad_lines {
         assert!(
-            matches!(
-                Checkpoint::parse_line(line),
-                Err(AuditError::CheckpointLine { .. })
-            ),
+            matches!(Checkpoint::parse_line(line), Err(AuditError::CheckpointLine { .. })),
             "accepted {line:?}"
         );
     }
@@ -113,9 +104,7 @@ fn checkpoint_log_with_a_malformed_line_is_an_error_naming_the_line() {
     let dir = scratch("malformed");
     let path = dir.join("checkpoints.log");
     let key = AuditKey::generate().unwrap();
-    let cp = key
-        .sign_checkpoint(1, Hash([0; 32]), checkpoint_at(1))
-        .unwrap();
+    let cp = key.sign_checkpoint(1, Hash([0; 32]), checkpoint_at(1)).unwrap();
     std::fs::write(&path, format!("{}\n\nnot a checkpoint\n", cp.to_line())).unwrap();
     let err = CheckpointLog::new(&path).read_all().unwrap_err();
     assert!(err.to_string().contains("line 3"), "{err}");
@@ -129,9 +118,7 @@ fn forged_checkpoint_signed_by_another_key_is_bad_checkpoint_signature() {
     let mut log = build_log(&key, 50, 10);
     // The attacker replaces checkpoint 30 with one of their own, over the true head; read
     // back through a real file, as `audit verify` does.
-    let forged = attacker
-        .sign_checkpoint(30, log.records[idx(30)].hash, checkpoint_at(30))
-        .unwrap();
+    let forged = attacker.sign_checkpoint(30, log.records[idx(30)].hash, checkpoint_at(30)).unwrap();
     log.checkpoints[2] = Checkpoint::parse_line(&forged.to_line()).unwrap();
     let dir = scratch("forged");
     let file = CheckpointLog::new(dir.join("checkpoints.log"));
@@ -144,10 +131,7 @@ fn forged_checkpoint_signed_by_another_key_is_bad_checkpoint_signature() {
         let err = verify_all(mode, checkpoints.clone(), log.records.clone()).unwrap_err();
         assert_eq!(
             err,
-            Tampered {
-                seq: 30,
-                kind: TamperKind::BadCheckpointSignature { checkpoint_seq: 30 }
-            }
+            Tampered { seq: 30, kind: TamperKind::BadCheckpointSignature { checkpoint_seq: 30 } }
         );
     }
     std::fs::remove_dir_all(dir).unwrap();
@@ -158,18 +142,11 @@ fn forged_checkpoint_beyond_the_end_is_bad_checkpoint_signature_not_truncation()
     let key = AuditKey::generate().unwrap();
     let attacker = AuditKey::generate().unwrap();
     let mut log = build_log(&key, 50, 10);
-    log.checkpoints.push(
-        attacker
-            .sign_checkpoint(60, Hash([7; 32]), checkpoint_at(60))
-            .unwrap(),
-    );
+    log.checkpoints.push(attacker.sign_checkpoint(60, Hash([7; 32]), checkpoint_at(60)).unwrap());
     let result = verify_all(VerifyMode::Full(&key), log.checkpoints, log.records);
     assert_eq!(
         result,
-        Err(Tampered {
-            seq: 60,
-            kind: TamperKind::BadCheckpointSignature { checkpoint_seq: 60 }
-        })
+        Err(Tampered { seq: 60, kind: TamperKind::BadCheckpointSignature { checkpoint_seq: 60 } })
     );
 }
 
@@ -178,25 +155,12 @@ fn checkpoint_with_a_corrupted_signature_is_bad_checkpoint_signature() {
     let key = AuditKey::generate().unwrap();
     let mut log = build_log(&key, 20, 10);
     log.checkpoints[0].signature[5] ^= 1;
-    let result = verify_all(
-        VerifyMode::Full(&key),
-        log.checkpoints.clone(),
-        log.records.clone(),
-    );
+    let result = verify_all(VerifyMode::Full(&key), log.checkpoints.clone(), log.records.clone());
     assert_eq!(
         result,
-        Err(Tampered {
-            seq: 10,
-            kind: TamperKind::BadCheckpointSignature { checkpoint_seq: 10 }
-        })
+        Err(Tampered { seq: 10, kind: TamperKind::BadCheckpointSignature { checkpoint_seq: 10 } })
     );
     log.checkpoints[0].signature.truncate(10);
     let result = verify_all(VerifyMode::Full(&key), log.checkpoints, log.records);
-    assert!(matches!(
-        result,
-        Err(Tampered {
-            kind: TamperKind::BadCheckpointSignature { .. },
-            ..
-        })
-    ));
+    assert!(matches!(result, Err(Tampered { kind: TamperKind::BadCheckpointSignature { .. }, .. })));
 }

@@ -72,10 +72,7 @@ fn loading_a_corrupt_key_file_is_a_key_file_error_and_is_not_overwritten() {
     for bad in ["not hex\n", "abcd\n", &"00".repeat(32), &"ff".repeat(32)] {
         std::fs::write(&path, bad).unwrap();
         assert!(
-            matches!(
-                AuditKey::load_or_create(&path),
-                Err(AuditError::KeyFile { .. })
-            ),
+            matches!(AuditKey::load_or_create(&path), Err(AuditError::KeyFile { .. })),
             "accepted {bad:?}"
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), bad);

@@ -5,9 +5,7 @@
 mod common;
 
 use common::{Log, build_log, idx, reseal_from};
-use yunshu_audit::{
-    AuditKey, TamperKind, Tampered, Verifier, VerifyMode, canonical_encoding, verify_all,
-};
+use yunshu_audit::{AuditKey, TamperKind, Tampered, Verifier, VerifyMode, canonical_encoding, verify_all};
 
 const N: i64 = 50;
 
@@ -25,11 +23,8 @@ fn tampered(seq: i64, kind: TamperKind) -> Result<yunshu_audit::VerifyReport, Ta
 fn intact_log_verifies_with_counts_in_both_modes() {
     let (key, log) = sample();
     assert_eq!(log.checkpoints.len(), 5);
-    let expected_bytes: u64 = log
-        .records
-        .iter()
-        .map(|r| 32 + canonical_encoding(&r.record).len() as u64)
-        .sum();
+    let expected_bytes: u64 =
+        log.records.iter().map(|r| 32 + canonical_encoding(&r.record).len() as u64).sum();
     let public = key.public_key();
     for mode in [VerifyMode::Full(&key), VerifyMode::PublicOnly(&public)] {
         let report = verify_all(mode, log.checkpoints.clone(), log.records.clone()).unwrap();
@@ -46,17 +41,8 @@ fn edited_field_of_record_17_is_hash_mismatch_at_17() {
     let (key, mut log) = sample();
     log.records[idx(17)].record.summary = r#"{"field":"name","old":"x","new":"y"}"#.to_owned();
     let err = verify_all(VerifyMode::Full(&key), log.checkpoints, log.records).unwrap_err();
-    assert_eq!(
-        err,
-        Tampered {
-            seq: 17,
-            kind: TamperKind::HashMismatch
-        }
-    );
-    assert_eq!(
-        err.to_string(),
-        "audit record 17: content does not match its hash (record changed)"
-    );
+    assert_eq!(err, Tampered { seq: 17, kind: TamperKind::HashMismatch });
+    assert_eq!(err.to_string(), "audit record 17: content does not match its hash (record changed)");
 }
 
 #[test]
@@ -69,11 +55,7 @@ fn edited_optional_field_of_record_17_is_hash_mismatch_at_17_with_public_key_onl
         Some(_) => None,
     };
     let public = key.public_key();
-    let result = verify_all(
-        VerifyMode::PublicOnly(&public),
-        log.checkpoints,
-        log.records,
-    );
+    let result = verify_all(VerifyMode::PublicOnly(&public), log.checkpoints, log.records);
     assert_eq!(result, tampered(17, TamperKind::HashMismatch));
 }
 
@@ -82,17 +64,8 @@ fn deleted_record_23_is_missing_at_23() {
     let (key, mut log) = sample();
     log.records.remove(idx(23));
     let err = verify_all(VerifyMode::Full(&key), log.checkpoints, log.records).unwrap_err();
-    assert_eq!(
-        err,
-        Tampered {
-            seq: 23,
-            kind: TamperKind::Missing
-        }
-    );
-    assert!(
-        err.to_string().starts_with("audit record 23 missing"),
-        "{err}"
-    );
+    assert_eq!(err, Tampered { seq: 23, kind: TamperKind::Missing });
+    assert!(err.to_string().starts_with("audit record 23 missing"), "{err}");
 }
 
 #[test]
@@ -150,16 +123,7 @@ fn cut_off_newest_5_records_is_truncated_naming_46() {
     let (key, mut log) = sample();
     log.records.truncate(45);
     let err = verify_all(VerifyMode::Full(&key), log.checkpoints, log.records).unwrap_err();
-    assert_eq!(
-        err,
-        Tampered {
-            seq: 46,
-            kind: TamperKind::Truncated {
-                checkpoint_seq: 50,
-                last_seq: 45
-            }
-        }
-    );
+    assert_eq!(err, Tampered { seq: 46, kind: TamperKind::Truncated { checkpoint_seq: 50, last_seq: 45 } });
     assert_eq!(
         err.to_string(),
         "audit record 46 missing: a signed checkpoint covers 50 records but the log ends at 45 (newest records cut off)"
@@ -171,16 +135,7 @@ fn whole_log_deleted_is_truncated_naming_1() {
     let (key, log) = sample();
     let public = key.public_key();
     let result = verify_all(VerifyMode::PublicOnly(&public), log.checkpoints, Vec::new());
-    assert_eq!(
-        result,
-        tampered(
-            1,
-            TamperKind::Truncated {
-                checkpoint_seq: 50,
-                last_seq: 0
-            }
-        )
-    );
+    assert_eq!(result, tampered(1, TamperKind::Truncated { checkpoint_seq: 50, last_seq: 0 }));
 }
 
 /// Record 12 edited, then hashes, links and tags recomputed from 12 on with the attacker's
@@ -198,13 +153,7 @@ fn recomputed_from_12() -> (AuditKey, Log) {
 fn chain_recomputed_from_12_with_attackers_key_is_tag_mismatch_at_12_in_full_mode() {
     let (key, log) = recomputed_from_12();
     let err = verify_all(VerifyMode::Full(&key), log.checkpoints, log.records).unwrap_err();
-    assert_eq!(
-        err,
-        Tampered {
-            seq: 12,
-            kind: TamperKind::TagMismatch
-        }
-    );
+    assert_eq!(err, Tampered { seq: 12, kind: TamperKind::TagMismatch });
     assert!(err.to_string().starts_with("audit record 12:"), "{err}");
 }
 
@@ -212,19 +161,8 @@ fn chain_recomputed_from_12_with_attackers_key_is_tag_mismatch_at_12_in_full_mod
 fn chain_recomputed_from_12_with_attackers_key_is_checkpoint_mismatch_at_20_with_public_key_only() {
     let (key, log) = recomputed_from_12();
     let public = key.public_key();
-    let err = verify_all(
-        VerifyMode::PublicOnly(&public),
-        log.checkpoints,
-        log.records,
-    )
-    .unwrap_err();
-    assert_eq!(
-        err,
-        Tampered {
-            seq: 20,
-            kind: TamperKind::CheckpointMismatch { checkpoint_seq: 20 }
-        }
-    );
+    let err = verify_all(VerifyMode::PublicOnly(&public), log.checkpoints, log.records).unwrap_err();
+    assert_eq!(err, Tampered { seq: 20, kind: TamperKind::CheckpointMismatch { checkpoint_seq: 20 } });
 }
 
 #[test]
@@ -253,10 +191,7 @@ fn verifier_keeps_reporting_the_first_problem() {
             assert_eq!(Some(&t), first.as_ref());
         }
     }
-    let expected = Tampered {
-        seq: 5,
-        kind: TamperKind::HashMismatch,
-    };
+    let expected = Tampered { seq: 5, kind: TamperKind::HashMismatch };
     assert_eq!(first, Some(expected.clone()));
     assert_eq!(verifier.finish(), Err(expected));
 }

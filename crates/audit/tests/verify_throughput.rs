@@ -17,16 +17,9 @@ fn verify_throughput_100k_records() {
     let started = Instant::now();
     let log = build_log(&key, N, 1_000);
     let sealed_in = started.elapsed();
-    println!(
-        "seal: {N} records, {} checkpoints in {:.2?}",
-        log.checkpoints.len(),
-        sealed_in
-    );
+    println!("seal: {N} records, {} checkpoints in {:.2?}", log.checkpoints.len(), sealed_in);
     let public = key.public_key();
-    for (name, mode) in [
-        ("full", VerifyMode::Full(&key)),
-        ("public-only", VerifyMode::PublicOnly(&public)),
-    ] {
+    for (name, mode) in [("full", VerifyMode::Full(&key)), ("public-only", VerifyMode::PublicOnly(&public))] {
         let records = log.records.clone();
         let started = Instant::now();
         let report = verify_all(mode, log.checkpoints.clone(), records).unwrap();

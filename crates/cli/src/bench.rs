@@ -34,13 +34,10 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
             let _ = std::fs::remove_dir_all(&dir);
             if let Some(base) = postgres {
                 let name = format!("yunshu_bench_{}", std::process::id());
-                let url = yunshu_store::scratch::create_postgres(&base, &name)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let url =
+                    yunshu_store::scratch::create_postgres(&base, &name).await.map_err(|e| e.to_string())?;
                 let r = audit_bench("PostgreSQL", &url, records).await;
-                yunshu_store::scratch::drop_postgres(&base, &name)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                yunshu_store::scratch::drop_postgres(&base, &name).await.map_err(|e| e.to_string())?;
                 r?;
             }
             Ok(())
@@ -50,36 +47,22 @@ pub async fn run(cmd: BenchCommand) -> Result<(), String> {
 
 async fn audit_bench(label: &str, url: &str, records: usize) -> Result<(), String> {
     let key = Arc::new(AuditKey::generate().map_err(|e| e.to_string())?);
-    let store = Store::open(url, key.clone())
-        .await
-        .map_err(|e| e.to_string())?;
-    store
-        .create_bench_table()
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = Store::open(url, key.clone()).await.map_err(|e| e.to_string())?;
+    store.create_bench_table().await.map_err(|e| e.to_string())?;
     println!("== {label}: {records} durable commits per run ==");
-    println!(
-        "{:>8} {:>16} {:>20} {:>8}",
-        "writers", "audit appends/s", "baseline commits/s", "ratio"
-    );
+    println!("{:>8} {:>16} {:>20} {:>8}", "writers", "audit appends/s", "baseline commits/s", "ratio");
     let mut next_id = 0i64;
     for writers in [1usize, 8, 64] {
         // Alternate: baseline, then audited appends, on the same database in the same run.
         let base = plain_rate(&store, writers, records, &mut next_id).await?;
         let audit = audit_rate(&store, writers, records).await?;
-        println!(
-            "{writers:>8} {audit:>16.0} {base:>20.0} {:>8.2}",
-            audit / base
-        );
+        println!("{writers:>8} {audit:>16.0} {base:>20.0} {:>8.2}", audit / base);
     }
     let started = Instant::now();
     let mut v = Verifier::new(VerifyMode::Full(&key), Vec::new());
     let mut after = 0;
     loop {
-        let batch = store
-            .audit_batch(after, 5_000)
-            .await
-            .map_err(|e| e.to_string())?;
+        let batch = store.audit_batch(after, 5_000).await.map_err(|e| e.to_string())?;
         let Some(last) = batch.last() else { break };
         after = last.record.seq;
         for r in &batch {
@@ -107,22 +90,11 @@ async fn audit_rate(store: &Store, writers: usize, records: usize) -> Result<f64
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..per {
-                let ctx = AuditCtx {
-                    operation_id: format!("bench-{w}-{i}"),
-                    ..AuditCtx::default()
-                };
-                let mut tx = store
-                    .begin(chrono::Utc::now(), &ctx)
+                let ctx = AuditCtx { operation_id: format!("bench-{w}-{i}"), ..AuditCtx::default() };
+                let mut tx = store.begin(chrono::Utc::now(), &ctx).await.map_err(|e| e.to_string())?;
+                tx.audit(Change::ok("bench.append", "bench", i, json!({"writer": w, "i": i})))
                     .await
                     .map_err(|e| e.to_string())?;
-                tx.audit(Change::ok(
-                    "bench.append",
-                    "bench",
-                    i,
-                    json!({"writer": w, "i": i}),
-                ))
-                .await
-                .map_err(|e| e.to_string())?;
                 tx.commit().await.map_err(|e| e.to_string())?;
             }
             Ok::<(), String>(())
@@ -134,12 +106,7 @@ async fn audit_rate(store: &Store, writers: usize, records: usize) -> Result<f64
     Ok((per * writers) as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn plain_rate(
-    store: &Store,
-    writers: usize,
-    records: usize,
-    next_id: &mut i64,
-) -> Result<f64, String> {
+async fn plain_rate(store: &Store, writers: usize, records: usize, next_id: &mut i64) -> Result<f64, String> {
     let started = Instant::now();
     let per = records / writers;
     let mut tasks = Vec::new();
@@ -150,10 +117,7 @@ async fn plain_rate(
             for i in 0..per {
                 // Same write path (single-writer lock on SQLite), one plain row, no chain.
                 store
-                    .baseline_commit(
-                        first + i as i64,
-                        &format!("{{\"writer\": {w}, \"i\": {i}}}"),
-                    )
+                    .baseline_commit(first + i as i64, &format!("{{\"writer\": {w}, \"i\": {i}}}"))
                     .await
                     .map_err(|e| e.to_string())?;
             }

@@ -18,11 +18,7 @@ use yunshu_server::{AppState, Config};
 use yunshu_store::Store;
 
 #[derive(Parser)]
-#[command(
-    name = "yunshu",
-    version,
-    about = "云数 — 云南省公共数据资源授权运营平台"
-)]
+#[command(name = "yunshu", version, about = "云数 — 云南省公共数据资源授权运营平台")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -161,10 +157,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -182,22 +175,10 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Demo {
-            port,
-            bind,
-            storage,
-        } => demo(port, &bind, storage).await,
-        Command::Serve {
-            config,
-            port,
-            storage,
-        } => serve(config, port, storage).await,
-        Command::Audit {
-            command: AuditCommand::Verify { storage },
-        } => verify(storage).await,
-        Command::Audit {
-            command: AuditCommand::Checkpoint { storage },
-        } => {
+        Command::Demo { port, bind, storage } => demo(port, &bind, storage).await,
+        Command::Serve { config, port, storage } => serve(config, port, storage).await,
+        Command::Audit { command: AuditCommand::Verify { storage } } => verify(storage).await,
+        Command::Audit { command: AuditCommand::Checkpoint { storage } } => {
             let (store, key_dir) = open(&storage).await?;
             let state = state(store, Config::default(), &key_dir)?;
             state.checkpoint().await.map_err(msg)?;
@@ -219,17 +200,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     storage,
                 },
         } => {
-            let password = std::env::var("YUNSHU_BOOTSTRAP_PASSWORD").map_err(|_| {
-                msg("set YUNSHU_BOOTSTRAP_PASSWORD to the administrator's initial password")
-            })?;
+            let password = std::env::var("YUNSHU_BOOTSTRAP_PASSWORD")
+                .map_err(|_| msg("set YUNSHU_BOOTSTRAP_PASSWORD to the administrator's initial password"))?;
             let (store, dir) = open(&storage).await?;
             let state = state(store, Config::default(), &dir)?;
-            let org = yunshu_server::services::OrgInput {
-                name: org_name,
-                uscc,
-                org_type,
-                region,
-            };
+            let org = yunshu_server::services::OrgInput { name: org_name, uscc, org_type, region };
             let admin = yunshu_server::services::UserInput {
                 org_id: 0,
                 username,
@@ -240,16 +215,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 password,
             };
             let (org_id, user_id) =
-                yunshu_server::services::bootstrap(&state, chrono::Utc::now(), &org, &admin)
-                    .await
-                    .map_err(|e| {
+                yunshu_server::services::bootstrap(&state, chrono::Utc::now(), &org, &admin).await.map_err(
+                    |e| {
                         msg(format!(
                             "{} ({}{})",
                             e.message,
                             e.code,
                             e.field.map(|f| format!(", field {f}")).unwrap_or_default()
                         ))
-                    })?;
+                    },
+                )?;
             state.checkpoint().await.map_err(msg)?;
             println!("created organisation #{org_id} and administrator #{user_id}");
             Ok(())
@@ -264,10 +239,7 @@ fn database_url(storage: &Storage) -> Result<String, CliError> {
         _ => {
             std::fs::create_dir_all(&storage.data_dir)
                 .map_err(|e| msg(format!("cannot create {}: {e}", storage.data_dir.display())))?;
-            Ok(format!(
-                "sqlite://{}?mode=rwc",
-                storage.data_dir.join("yunshu.db").display()
-            ))
+            Ok(format!("sqlite://{}?mode=rwc", storage.data_dir.join("yunshu.db").display()))
         }
     }
 }
@@ -291,13 +263,7 @@ fn state(store: Store, config: Config, dir: &Path) -> Result<AppState, CliError>
     if let Some(parent) = checkpoint_path(dir).parent() {
         std::fs::create_dir_all(parent).map_err(msg)?;
     }
-    AppState::new(
-        store,
-        config,
-        yunshu_server::system_clock(),
-        checkpoint_path(dir),
-    )
-    .map_err(msg)
+    AppState::new(store, config, yunshu_server::system_clock(), checkpoint_path(dir)).map_err(msg)
 }
 
 async fn demo(port: u16, bind: &str, storage: Storage) -> Result<(), CliError> {
@@ -313,21 +279,13 @@ async fn demo(port: u16, bind: &str, storage: Storage) -> Result<(), CliError> {
     println!("云数 Yunshu — 云南省公共数据资源授权运营平台 (demo)");
     println!("  URL:       http://{addr}/");
     println!("  data dir:  {}", dir.display());
-    println!(
-        "  password of every demo account: {}",
-        yunshu_server::demo::DEMO_PASSWORD
-    );
+    println!("  password of every demo account: {}", yunshu_server::demo::DEMO_PASSWORD);
     println!("  accounts:");
     for a in accounts {
-        println!(
-            "    {:<18} {:<6} {}（{}）",
-            a.username, a.name, a.org, a.roles
-        );
+        println!("    {:<18} {:<6} {}（{}）", a.username, a.name, a.org, a.roles);
     }
     println!("Press Ctrl-C to stop.");
-    yunshu_server::serve_on(state, listener, yunshu_server::shutdown_signal())
-        .await
-        .map_err(msg)
+    yunshu_server::serve_on(state, listener, yunshu_server::shutdown_signal()).await.map_err(msg)
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -344,15 +302,11 @@ struct FileConfig {
     body_limit: Option<usize>,
 }
 
-async fn serve(
-    config: Option<PathBuf>,
-    port: Option<u16>,
-    mut storage: Storage,
-) -> Result<(), CliError> {
+async fn serve(config: Option<PathBuf>, port: Option<u16>, mut storage: Storage) -> Result<(), CliError> {
     let file: FileConfig = match &config {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| msg(format!("cannot read {}: {e}", p.display())))?;
+            let text =
+                std::fs::read_to_string(p).map_err(|e| msg(format!("cannot read {}: {e}", p.display())))?;
             toml::from_str(&text).map_err(|e| msg(format!("{}: {e}", p.display())))?
         }
         None => FileConfig::default(),
@@ -375,9 +329,8 @@ async fn serve(
     let (store, dir) = open(&storage).await?;
     let state = state(store, cfg, &dir)?;
     let port = port.or(file.port).unwrap_or(8080);
-    let addr: SocketAddr = format!("{}:{port}", file.bind.as_deref().unwrap_or("127.0.0.1"))
-        .parse()
-        .map_err(msg)?;
+    let addr: SocketAddr =
+        format!("{}:{port}", file.bind.as_deref().unwrap_or("127.0.0.1")).parse().map_err(msg)?;
     println!("云数 Yunshu listening on http://{addr}/");
     yunshu_server::serve(state, addr).await.map_err(msg)
 }
@@ -386,12 +339,8 @@ async fn verify(storage: Storage) -> Result<(), CliError> {
     let url = database_url(&storage)?;
     // Verification needs the existing key: never create one here.
     let key = AuditKey::load(&key_path(&storage.data_dir)).map_err(msg)?;
-    let checkpoints = CheckpointLog::new(checkpoint_path(&storage.data_dir))
-        .read_all()
-        .map_err(msg)?;
-    let store = Store::open(&url, Arc::new(key.clone()))
-        .await
-        .map_err(msg)?;
+    let checkpoints = CheckpointLog::new(checkpoint_path(&storage.data_dir)).read_all().map_err(msg)?;
+    let store = Store::open(&url, Arc::new(key.clone())).await.map_err(msg)?;
     let started = std::time::Instant::now();
     let mut verifier = Verifier::new(VerifyMode::Full(&key), checkpoints);
     let mut after = 0;
@@ -429,9 +378,7 @@ fn parse_date(s: &str) -> Result<NaiveDate, CliError> {
 fn calendar(command: CalendarCommand) -> Result<(), CliError> {
     let cal = WorkCalendar::official().map_err(msg)?;
     let result = match command {
-        CalendarCommand::AddWorkingDays { date, days } => {
-            cal.add_working_days(parse_date(&date)?, days)
-        }
+        CalendarCommand::AddWorkingDays { date, days } => cal.add_working_days(parse_date(&date)?, days),
         CalendarCommand::AddDays { date, days } => cal.add_calendar_days(parse_date(&date)?, days),
     };
     match result {

@@ -23,11 +23,7 @@ struct Fixture {
 fn unique() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
+    format!("{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
 }
 
 async fn fixture() -> Fixture {
@@ -36,29 +32,19 @@ async fn fixture() -> Fixture {
     let (url, pg) = match std::env::var("YUNSHU_TEST_DATABASE_URL") {
         Ok(base) if base.starts_with("postgres") => {
             let name = format!("yunshu_v_{}", unique());
-            (
-                yunshu_store::scratch::create_postgres(&base, &name)
-                    .await
-                    .unwrap(),
-                Some((base, name)),
-            )
+            (yunshu_store::scratch::create_postgres(&base, &name).await.unwrap(), Some((base, name)))
         }
         _ => {
             assert!(
                 std::env::var("YUNSHU_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
                 "PostgreSQL required but YUNSHU_TEST_DATABASE_URL is not set"
             );
-            (
-                format!("sqlite://{}?mode=rwc", dir.join("yunshu.db").display()),
-                None,
-            )
+            (format!("sqlite://{}?mode=rwc", dir.join("yunshu.db").display()), None)
         }
     };
     let key = AuditKey::load_or_create(&dir.join("keys/audit-signing.key")).unwrap();
     let store = Store::open(&url, Arc::new(key)).await.unwrap();
-    yunshu_server::demo::seed(&store, chrono::Utc::now())
-        .await
-        .unwrap();
+    yunshu_server::demo::seed(&store, chrono::Utc::now()).await.unwrap();
     let state = yunshu_server::AppState::new(
         store.clone(),
         yunshu_server::Config::default(),
@@ -71,25 +57,14 @@ async fn fixture() -> Fixture {
     match store.backend() {
         Backend::Sqlite => {
             for t in ["audit_log_no_update", "audit_log_no_delete"] {
-                sqlx::query(AssertSqlSafe(format!("DROP TRIGGER {t}")))
-                    .execute(store.pool())
-                    .await
-                    .unwrap();
+                sqlx::query(AssertSqlSafe(format!("DROP TRIGGER {t}"))).execute(store.pool()).await.unwrap();
             }
         }
         Backend::Postgres => {
-            sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER USER")
-                .execute(store.pool())
-                .await
-                .unwrap();
+            sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER USER").execute(store.pool()).await.unwrap();
         }
     }
-    Fixture {
-        dir,
-        url,
-        pg,
-        store,
-    }
+    Fixture { dir, url, pg, store }
 }
 
 impl Fixture {
@@ -101,26 +76,17 @@ impl Fixture {
             .env_remove("YUNSHU_DATABASE_URL")
             .output()
             .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.success(), text)
     }
 
     async fn exec(&self, sql: &str) {
-        sqlx::query(AssertSqlSafe(sql.to_owned()))
-            .execute(self.store.pool())
-            .await
-            .unwrap();
+        sqlx::query(AssertSqlSafe(sql.to_owned())).execute(self.store.pool()).await.unwrap();
     }
 
     async fn max_seq(&self) -> i64 {
-        sqlx::query_scalar("SELECT MAX(seq) FROM audit_log")
-            .fetch_one(self.store.pool())
-            .await
-            .unwrap()
+        sqlx::query_scalar("SELECT MAX(seq) FROM audit_log").fetch_one(self.store.pool()).await.unwrap()
     }
 
     async fn done(self) {
@@ -135,10 +101,7 @@ impl Fixture {
 fn assert_fails_at(result: (bool, String), seq: i64) {
     let (ok, text) = result;
     assert!(!ok, "verification should fail:\n{text}");
-    assert!(
-        text.contains(&format!("audit record {seq}")),
-        "should name record {seq}:\n{text}"
-    );
+    assert!(text.contains(&format!("audit record {seq}")), "should name record {seq}:\n{text}");
 }
 
 #[tokio::test]
@@ -153,8 +116,7 @@ async fn intact_log_verifies() {
 #[tokio::test]
 async fn an_edited_record_is_named() {
     let f = fixture().await;
-    f.exec("UPDATE audit_log SET summary = '{\"name\":\"forged\"}' WHERE seq = 7")
-        .await;
+    f.exec("UPDATE audit_log SET summary = '{\"name\":\"forged\"}' WHERE seq = 7").await;
     assert_fails_at(f.verify(), 7);
     f.done().await;
 }
@@ -171,11 +133,9 @@ async fn a_deleted_record_is_named() {
 async fn reordered_records_are_named() {
     let f = fixture().await;
     // Swap the positions of records 20 and 21.
-    f.exec("UPDATE audit_log SET seq = -20 WHERE seq = 20")
-        .await;
+    f.exec("UPDATE audit_log SET seq = -20 WHERE seq = 20").await;
     f.exec("UPDATE audit_log SET seq = 20 WHERE seq = 21").await;
-    f.exec("UPDATE audit_log SET seq = 21 WHERE seq = -20")
-        .await;
+    f.exec("UPDATE audit_log SET seq = 21 WHERE seq = -20").await;
     assert_fails_at(f.verify(), 20);
     f.done().await;
 }
@@ -184,8 +144,7 @@ async fn reordered_records_are_named() {
 async fn cut_off_newest_records_are_named() {
     let f = fixture().await;
     let max = f.max_seq().await;
-    f.exec(&format!("DELETE FROM audit_log WHERE seq > {}", max - 3))
-        .await;
+    f.exec(&format!("DELETE FROM audit_log WHERE seq > {}", max - 3)).await;
     assert_fails_at(f.verify(), max - 2);
     f.done().await;
 }
@@ -221,17 +180,15 @@ async fn a_chain_recomputed_without_the_key_is_named() {
             record.summary = "{\"forged\":true}".into();
         }
         let sealed = attacker.seal(&prev, record);
-        sqlx::query(
-            "UPDATE audit_log SET summary = $1, prev_hash = $2, hash = $3, tag = $4 WHERE seq = $5",
-        )
-        .bind(&sealed.record.summary)
-        .bind(sealed.prev_hash.to_hex())
-        .bind(sealed.hash.to_hex())
-        .bind(sealed.tag.to_hex())
-        .bind(sealed.record.seq)
-        .execute(f.store.pool())
-        .await
-        .unwrap();
+        sqlx::query("UPDATE audit_log SET summary = $1, prev_hash = $2, hash = $3, tag = $4 WHERE seq = $5")
+            .bind(&sealed.record.summary)
+            .bind(sealed.prev_hash.to_hex())
+            .bind(sealed.hash.to_hex())
+            .bind(sealed.tag.to_hex())
+            .bind(sealed.record.seq)
+            .execute(f.store.pool())
+            .await
+            .unwrap();
         prev = sealed.hash;
     }
     assert_fails_at(f.verify(), 5);
@@ -245,21 +202,11 @@ async fn the_database_refuses_updates_and_deletes_of_audit_records() {
     let url = format!("sqlite://{}?mode=rwc", dir.join("y.db").display());
     let key = AuditKey::generate().unwrap();
     let store = Store::open(&url, Arc::new(key)).await.unwrap();
-    yunshu_server::demo::seed(&store, chrono::Utc::now())
-        .await
-        .unwrap();
+    yunshu_server::demo::seed(&store, chrono::Utc::now()).await.unwrap();
     assert!(
-        sqlx::query("UPDATE audit_log SET summary = 'x' WHERE seq = 1")
-            .execute(store.pool())
-            .await
-            .is_err()
+        sqlx::query("UPDATE audit_log SET summary = 'x' WHERE seq = 1").execute(store.pool()).await.is_err()
     );
-    assert!(
-        sqlx::query("DELETE FROM audit_log WHERE seq = 1")
-            .execute(store.pool())
-            .await
-            .is_err()
-    );
+    assert!(sqlx::query("DELETE FROM audit_log WHERE seq = 1").execute(store.pool()).await.is_err());
     store.pool().close().await;
     let _ = std::fs::remove_dir_all(Path::new(&dir));
 }

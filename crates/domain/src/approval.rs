@@ -67,13 +67,7 @@ impl ChainSpec {
 
     /// The default chain: the organisation's 负责人, 或签, 5 working days.
     pub fn head_only() -> ChainSpec {
-        ChainSpec {
-            steps: vec![StepSpec {
-                role: Role::Head,
-                mode: SignMode::Any,
-                due_working_days: 5,
-            }],
-        }
+        ChainSpec { steps: vec![StepSpec { role: Role::Head, mode: SignMode::Any, due_working_days: 5 }] }
     }
 
     pub fn steps(&self) -> &[StepSpec] {
@@ -93,14 +87,8 @@ impl ChainSpec {
         let mut steps = Vec::new();
         for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             let mut it = part.split(':');
-            let role = it
-                .next()
-                .and_then(|r| Role::parse(r).ok())
-                .ok_or(ApprovalError::BadChain)?;
-            let mode = it
-                .next()
-                .and_then(SignMode::parse)
-                .ok_or(ApprovalError::BadChain)?;
+            let role = it.next().and_then(|r| Role::parse(r).ok()).ok_or(ApprovalError::BadChain)?;
+            let mode = it.next().and_then(SignMode::parse).ok_or(ApprovalError::BadChain)?;
             let due = it
                 .next()
                 .and_then(|d| d.parse::<u32>().ok())
@@ -109,11 +97,7 @@ impl ChainSpec {
             if it.next().is_some() {
                 return Err(ApprovalError::BadChain);
             }
-            steps.push(StepSpec {
-                role,
-                mode,
-                due_working_days: due,
-            });
+            steps.push(StepSpec { role, mode, due_working_days: due });
         }
         ChainSpec::new(steps)
     }
@@ -287,13 +271,7 @@ impl Approval {
         round: u32,
         tasks: Vec<Task>,
     ) -> Approval {
-        Approval {
-            initiator,
-            spec,
-            status,
-            round,
-            tasks,
-        }
+        Approval { initiator, spec, status, round, tasks }
     }
 
     fn enter_step(
@@ -302,10 +280,8 @@ impl Approval {
         resolve: &impl Fn(Role) -> Vec<UserId>,
     ) -> Result<Vec<UserId>, ApprovalError> {
         let spec = self.spec.steps.get(step).ok_or(ApprovalError::BadChain)?;
-        let mut assignees: Vec<UserId> = resolve(spec.role)
-            .into_iter()
-            .filter(|u| *u != self.initiator)
-            .collect();
+        let mut assignees: Vec<UserId> =
+            resolve(spec.role).into_iter().filter(|u| *u != self.initiator).collect();
         assignees.sort_unstable();
         assignees.dedup();
         if assignees.is_empty() {
@@ -354,11 +330,7 @@ impl Approval {
 
     /// Users who have a pending task now.
     pub fn pending_assignees(&self) -> Vec<UserId> {
-        self.tasks
-            .iter()
-            .filter(|t| t.state == TaskState::Pending)
-            .map(|t| t.assignee)
-            .collect()
+        self.tasks.iter().filter(|t| t.state == TaskState::Pending).map(|t| t.assignee).collect()
     }
 
     /// 同意.
@@ -374,12 +346,7 @@ impl Approval {
             t.state = TaskState::Approved;
             t.comment = comment;
         }
-        let mode = self
-            .spec
-            .steps
-            .get(step)
-            .map(|s| s.mode)
-            .ok_or(ApprovalError::BadChain)?;
+        let mode = self.spec.steps.get(step).map(|s| s.mode).ok_or(ApprovalError::BadChain)?;
         let step_done = match mode {
             SignMode::Any => true,
             SignMode::All => !self
@@ -393,10 +360,7 @@ impl Approval {
         self.close_pending();
         if step + 1 < self.spec.steps.len() {
             let assignees = self.enter_step(step + 1, &resolve)?;
-            Ok(Outcome::Advanced {
-                step: step + 1,
-                assignees,
-            })
+            Ok(Outcome::Advanced { step: step + 1, assignees })
         } else {
             self.status = ApprovalStatus::Approved;
             Ok(Outcome::Approved)
@@ -453,10 +417,7 @@ impl Approval {
         if actor != self.initiator {
             return Err(ApprovalError::NotInitiator);
         }
-        if !matches!(
-            self.status,
-            ApprovalStatus::Returned | ApprovalStatus::Withdrawn
-        ) {
+        if !matches!(self.status, ApprovalStatus::Returned | ApprovalStatus::Withdrawn) {
             return Err(ApprovalError::NotResubmittable);
         }
         self.round += 1;
@@ -494,9 +455,7 @@ impl Approval {
         if actor != self.initiator {
             return Err(ApprovalError::NotInitiator);
         }
-        Ok(Outcome::Reminded {
-            assignees: self.pending_assignees(),
-        })
+        Ok(Outcome::Reminded { assignees: self.pending_assignees() })
     }
 }
 
@@ -571,18 +530,10 @@ mod tests {
     #[test]
     fn or_sign_step_is_decided_by_the_first_approval() {
         let (mut a, out) = Approval::start(1, chain("head:any:5"), resolve).unwrap();
-        assert_eq!(
-            out,
-            Outcome::Started {
-                assignees: vec![2, 3]
-            }
-        );
+        assert_eq!(out, Outcome::Started { assignees: vec![2, 3] });
         assert_eq!(a.approve(3, None, resolve).unwrap(), Outcome::Approved);
         assert_eq!(a.status, ApprovalStatus::Approved);
-        assert!(
-            a.pending_assignees().is_empty(),
-            "the other head's task is closed"
-        );
+        assert!(a.pending_assignees().is_empty(), "the other head's task is closed");
     }
 
     #[test]
@@ -591,10 +542,7 @@ mod tests {
         assert_eq!(a.approve(2, None, resolve).unwrap(), Outcome::Waiting);
         assert_eq!(
             a.approve(3, Some("同意".into()), resolve).unwrap(),
-            Outcome::Advanced {
-                step: 1,
-                assignees: vec![4]
-            }
+            Outcome::Advanced { step: 1, assignees: vec![4] }
         );
         assert_eq!(a.approve(2, None, resolve), Err(ApprovalError::NotYourTask));
         assert_eq!(a.approve(4, None, resolve).unwrap(), Outcome::Approved);
@@ -603,25 +551,11 @@ mod tests {
     #[test]
     fn send_back_then_resubmit_starts_a_new_round() {
         let (mut a, _) = Approval::start(1, chain("head:any:5"), resolve).unwrap();
-        assert_eq!(
-            a.send_back(2, " ".into()),
-            Err(ApprovalError::ReasonRequired)
-        );
-        assert_eq!(
-            a.send_back(2, "补充保密协议".into()).unwrap(),
-            Outcome::Returned
-        );
-        assert_eq!(
-            a.approve(3, None, resolve),
-            Err(ApprovalError::NotInProgress)
-        );
+        assert_eq!(a.send_back(2, " ".into()), Err(ApprovalError::ReasonRequired));
+        assert_eq!(a.send_back(2, "补充保密协议".into()).unwrap(), Outcome::Returned);
+        assert_eq!(a.approve(3, None, resolve), Err(ApprovalError::NotInProgress));
         assert_eq!(a.resubmit(2, resolve), Err(ApprovalError::NotInitiator));
-        assert_eq!(
-            a.resubmit(1, resolve).unwrap(),
-            Outcome::Started {
-                assignees: vec![2, 3]
-            }
-        );
+        assert_eq!(a.resubmit(1, resolve).unwrap(), Outcome::Started { assignees: vec![2, 3] });
         assert_eq!(a.round, 2);
         assert_eq!(a.approve(2, None, resolve).unwrap(), Outcome::Approved);
     }
@@ -638,16 +572,8 @@ mod tests {
     #[test]
     fn transfer_hands_the_task_over() {
         let (mut a, _) = Approval::start(1, chain("leader:any:5"), resolve).unwrap();
-        assert_eq!(
-            a.transfer(4, 1),
-            Err(ApprovalError::BadTransferTarget),
-            "not to the initiator"
-        );
-        assert_eq!(
-            a.transfer(4, 4),
-            Err(ApprovalError::BadTransferTarget),
-            "not to self"
-        );
+        assert_eq!(a.transfer(4, 1), Err(ApprovalError::BadTransferTarget), "not to the initiator");
+        assert_eq!(a.transfer(4, 4), Err(ApprovalError::BadTransferTarget), "not to self");
         assert_eq!(a.transfer(4, 3).unwrap(), Outcome::Waiting);
         assert_eq!(a.pending_assignees(), vec![3]);
         assert_eq!(a.approve(4, None, resolve), Err(ApprovalError::NotYourTask));
@@ -658,10 +584,7 @@ mod tests {
     fn remind_lists_who_the_chain_waits_for() {
         let (mut a, _) = Approval::start(1, chain("head:all:5"), resolve).unwrap();
         a.approve(2, None, resolve).unwrap();
-        assert_eq!(
-            a.remind(1).unwrap(),
-            Outcome::Reminded { assignees: vec![3] }
-        );
+        assert_eq!(a.remind(1).unwrap(), Outcome::Reminded { assignees: vec![3] });
         assert_eq!(a.remind(3), Err(ApprovalError::NotInitiator));
     }
 
@@ -669,10 +592,7 @@ mod tests {
     fn reject_is_final_and_needs_a_reason() {
         let (mut a, _) = Approval::start(1, chain("head:any:5"), resolve).unwrap();
         assert_eq!(a.reject(2, "".into()), Err(ApprovalError::ReasonRequired));
-        assert_eq!(
-            a.reject(2, "身份信息不符".into()).unwrap(),
-            Outcome::Rejected
-        );
+        assert_eq!(a.reject(2, "身份信息不符".into()).unwrap(), Outcome::Rejected);
         assert_eq!(a.resubmit(1, resolve), Err(ApprovalError::NotResubmittable));
     }
 
@@ -690,20 +610,8 @@ mod tests {
     fn chain_text_round_trips_and_rejects_bad_specs() {
         let c = chain("head:any:5;leader:all:3");
         assert_eq!(ChainSpec::parse_text(&c.to_text()).unwrap(), c);
-        for bad in [
-            "",
-            "head",
-            "head:any",
-            "head:some:5",
-            "boss:any:5",
-            "head:any:0",
-            "head:any:5:1",
-        ] {
-            assert_eq!(
-                ChainSpec::parse_text(bad),
-                Err(ApprovalError::BadChain),
-                "{bad}"
-            );
+        for bad in ["", "head", "head:any", "head:some:5", "boss:any:5", "head:any:0", "head:any:5:1"] {
+            assert_eq!(ChainSpec::parse_text(bad), Err(ApprovalError::BadChain), "{bad}");
         }
     }
 }

@@ -73,9 +73,7 @@ pub enum CalendarError {
     YearNotPublished { year: i32 },
     /// A notice for `year` may only list dates from December of the previous year to December
     /// of `year`.
-    #[error(
-        "the {year} schedule lists {date}, outside December of the previous year to December {year}"
-    )]
+    #[error("the {year} schedule lists {date}, outside December of the previous year to December {year}")]
     DateOutsideNoticeYear { year: i32, date: NaiveDate },
     /// The same date is listed twice in one notice (ambiguous).
     #[error("the {year} schedule lists {date} more than once")]
@@ -103,9 +101,9 @@ impl CalendarError {
     /// Message for Chinese-speaking users.
     pub fn message_zh(&self) -> String {
         match self {
-            CalendarError::YearNotPublished { year } => format!(
-                "{year} 年的法定节假日安排尚未载入，无法按官方工作日计算；请管理员载入该年度安排"
-            ),
+            CalendarError::YearNotPublished { year } => {
+                format!("{year} 年的法定节假日安排尚未载入，无法按官方工作日计算；请管理员载入该年度安排")
+            }
             CalendarError::DateOutsideNoticeYear { year, date } => format!(
                 "{year} 年度节假日安排中的日期 {date} 超出范围：应在 {} 年 12 月至 {year} 年 12 月之间",
                 year.saturating_sub(1)
@@ -192,15 +190,9 @@ impl WorkCalendar {
             let bad = |reason: String| CalendarError::BadLine { line, reason };
             let fields: Vec<&str> = raw.split('\t').collect();
             let [year, date, kind, name] = fields.as_slice() else {
-                return Err(bad(format!(
-                    "expected 4 tab-separated fields, found {}",
-                    fields.len()
-                )));
+                return Err(bad(format!("expected 4 tab-separated fields, found {}", fields.len())));
             };
-            let year: i32 = year
-                .trim()
-                .parse()
-                .map_err(|_| bad(format!("invalid notice year {year:?}")))?;
+            let year: i32 = year.trim().parse().map_err(|_| bad(format!("invalid notice year {year:?}")))?;
             let date = parse_iso_date(date.trim())
                 .ok_or_else(|| bad(format!("invalid date {date:?}, expected YYYY-MM-DD")))?;
             let kind = match kind.trim() {
@@ -208,11 +200,7 @@ impl WorkCalendar {
                 "work" => DayKind::Work,
                 other => return Err(bad(format!("expected off or work, found {other:?}"))),
             };
-            by_year.entry(year).or_default().push(ScheduleDay {
-                date,
-                kind,
-                name: name.trim().to_owned(),
-            });
+            by_year.entry(year).or_default().push(ScheduleDay { date, kind, name: name.trim().to_owned() });
         }
         let mut calendar = WorkCalendar::new();
         for (year, days) in by_year {
@@ -235,16 +223,10 @@ impl WorkCalendar {
         let mut index = BTreeMap::new();
         for (i, day) in schedule.days.iter().enumerate() {
             if day.date < first || day.date > last {
-                return Err(CalendarError::DateOutsideNoticeYear {
-                    year,
-                    date: day.date,
-                });
+                return Err(CalendarError::DateOutsideNoticeYear { year, date: day.date });
             }
             if index.insert(day.date, i).is_some() {
-                return Err(CalendarError::DuplicateDate {
-                    year,
-                    date: day.date,
-                });
+                return Err(CalendarError::DuplicateDate { year, date: day.date });
             }
         }
         self.years.insert(year, LoadedYear { schedule, index });
@@ -281,9 +263,7 @@ impl WorkCalendar {
     /// year's notice wins, being the later publication.
     pub fn entry(&self, date: NaiveDate) -> Option<&ScheduleDay> {
         let from_next_notice = if date.month() == 12 {
-            date.year()
-                .checked_add(1)
-                .and_then(|next| self.lookup(next, date))
+            date.year().checked_add(1).and_then(|next| self.lookup(next, date))
         } else {
             None
         };
@@ -293,9 +273,7 @@ impl WorkCalendar {
     /// Kind of a day and whether it had to be assumed (year not covered, provisional mode only).
     fn classify(&self, date: NaiveDate, mode: Mode) -> Result<(DayKind, bool), CalendarError> {
         if self.is_covered(date) {
-            let kind = self
-                .entry(date)
-                .map_or_else(|| weekday_kind(date), |e| e.kind);
+            let kind = self.entry(date).map_or_else(|| weekday_kind(date), |e| e.kind);
             Ok((kind, false))
         } else {
             match mode {
@@ -356,11 +334,7 @@ impl WorkCalendar {
     }
 
     /// Civil Code Art. 203: a period whose last day is not a working day ends on the next one.
-    fn roll_forward(
-        &self,
-        mut date: NaiveDate,
-        mode: Mode,
-    ) -> Result<(NaiveDate, bool), CalendarError> {
+    fn roll_forward(&self, mut date: NaiveDate, mode: Mode) -> Result<(NaiveDate, bool), CalendarError> {
         let mut provisional = false;
         loop {
             let (kind, assumed) = self.classify(date, mode)?;
@@ -378,9 +352,7 @@ impl WorkCalendar {
         n: u32,
         mode: Mode,
     ) -> Result<(NaiveDate, bool), CalendarError> {
-        let end = start
-            .checked_add_days(Days::new(u64::from(n)))
-            .ok_or(CalendarError::DateOutOfRange)?;
+        let end = start.checked_add_days(Days::new(u64::from(n))).ok_or(CalendarError::DateOutOfRange)?;
         self.roll_forward(end, mode)
     }
 
@@ -390,11 +362,7 @@ impl WorkCalendar {
         to: NaiveDate,
         mode: Mode,
     ) -> Result<(i64, bool), CalendarError> {
-        let (low, high, sign) = if to >= from {
-            (from, to, 1)
-        } else {
-            (to, from, -1)
-        };
+        let (low, high, sign) = if to >= from { (from, to, 1) } else { (to, from, -1) };
         let mut count: i64 = 0;
         let mut provisional = false;
         let mut date = low;
@@ -420,16 +388,14 @@ impl WorkCalendar {
     /// The `n`-th working day after `start` (the start day is not counted; `n = 0` gives
     /// `start`). Every day from `start + 1` to the result must be covered.
     pub fn add_working_days(&self, start: NaiveDate, n: u32) -> Result<NaiveDate, CalendarError> {
-        self.walk_working_days(start, n, Mode::Strict)
-            .map(|(date, _)| date)
+        self.walk_working_days(start, n, Mode::Strict).map(|(date, _)| date)
     }
 
     /// A period of `n` days (日) per Civil Code Art. 201/203: the start day is not counted, the
     /// period ends on `start + n`, or on the next working day if that day is a weekend or
     /// holiday. The end day and any days rolled over must be covered.
     pub fn add_calendar_days(&self, start: NaiveDate, n: u32) -> Result<NaiveDate, CalendarError> {
-        self.walk_calendar_days(start, n, Mode::Strict)
-            .map(|(date, _)| date)
+        self.walk_calendar_days(start, n, Mode::Strict).map(|(date, _)| date)
     }
 
     /// `date` itself if it is a working day, otherwise the next working day (Civil Code
@@ -441,13 +407,8 @@ impl WorkCalendar {
 
     /// Number of working days in `(from, to]`, negative when `to < from` (then it is minus the
     /// number in `(to, from]`). Every day in the range must be covered.
-    pub fn working_days_between(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<i64, CalendarError> {
-        self.count_working_days(from, to, Mode::Strict)
-            .map(|(n, _)| n)
+    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> Result<i64, CalendarError> {
+        self.count_working_days(from, to, Mode::Strict).map(|(n, _)| n)
     }
 
     /// Like [`WorkCalendar::add_working_days`], but never fails: days of unpublished years are
@@ -456,10 +417,7 @@ impl WorkCalendar {
     pub fn deadline_working_days(&self, start: NaiveDate, n: u32) -> Deadline {
         match self.walk_working_days(start, n, Mode::Provisional) {
             Ok((due, provisional)) => Deadline { due, provisional },
-            Err(_) => Deadline {
-                due: NaiveDate::MAX,
-                provisional: true,
-            },
+            Err(_) => Deadline { due: NaiveDate::MAX, provisional: true },
         }
     }
 
@@ -468,10 +426,7 @@ impl WorkCalendar {
     pub fn deadline_calendar_days(&self, start: NaiveDate, n: u32) -> Deadline {
         match self.walk_calendar_days(start, n, Mode::Provisional) {
             Ok((due, provisional)) => Deadline { due, provisional },
-            Err(_) => Deadline {
-                due: NaiveDate::MAX,
-                provisional: true,
-            },
+            Err(_) => Deadline { due: NaiveDate::MAX, provisional: true },
         }
     }
 
@@ -479,8 +434,7 @@ impl WorkCalendar {
     /// overdue), and whether the count rests on assumed days.
     pub fn working_days_left(&self, today: NaiveDate, due: NaiveDate) -> (i64, bool) {
         // Cannot fail: provisional mode never errors on coverage and the walk stays in range.
-        self.count_working_days(today, due, Mode::Provisional)
-            .unwrap_or((0, true))
+        self.count_working_days(today, due, Mode::Provisional).unwrap_or((0, true))
     }
 }
 
@@ -489,16 +443,13 @@ impl WorkCalendar {
 /// Saturates at the last representable date.
 pub fn add_months(start: NaiveDate, n: u32) -> NaiveDate {
     // chrono clamps to the last day of the month, which is exactly Art. 202.
-    start
-        .checked_add_months(Months::new(n))
-        .unwrap_or(NaiveDate::MAX)
+    start.checked_add_months(Months::new(n)).unwrap_or(NaiveDate::MAX)
 }
 
 /// A period of `n` years (年) per Civil Code Art. 202: ends on the corresponding date, Feb 28
 /// for a Feb 29 start in a non-leap end year. Saturates at the last representable date.
 pub fn add_years(start: NaiveDate, n: u32) -> NaiveDate {
-    n.checked_mul(12)
-        .map_or(NaiveDate::MAX, |months| add_months(start, months))
+    n.checked_mul(12).map_or(NaiveDate::MAX, |months| add_months(start, months))
 }
 
 #[cfg(test)]
@@ -520,11 +471,7 @@ mod tests {
     fn fake_2027() -> YearSchedule {
         YearSchedule {
             year: 2027,
-            days: vec![ScheduleDay {
-                date: d(2027, 1, 1),
-                kind: DayKind::Off,
-                name: "元旦".into(),
-            }],
+            days: vec![ScheduleDay { date: d(2027, 1, 1), kind: DayKind::Off, name: "元旦".into() }],
         }
     }
 
@@ -580,47 +527,18 @@ mod tests {
             //   09-28 Mon 4, 09-29 Tue 5, 09-30 Wed 6, [10-01..07 国庆 off],
             //   10-08 Thu 7, 10-09 Fri 8, 10-10 Sat (调休) 9, [10-11 Sun off],
             //   10-12..16 Mon–Fri 10–14, 10-19..23 Mon–Fri 15–19, 10-26 Mon 20.
-            (
-                d(2026, 9, 21),
-                20,
-                d(2026, 10, 26),
-                "across 中秋 and 国庆 2026",
-            ),
-            (
-                d(2026, 2, 13),
-                1,
-                d(2026, 2, 14),
-                "the 调休 Saturday counts as a working day",
-            ),
+            (d(2026, 9, 21), 20, d(2026, 10, 26), "across 中秋 and 国庆 2026"),
+            (d(2026, 2, 13), 1, d(2026, 2, 14), "the 调休 Saturday counts as a working day"),
             (d(2026, 2, 14), 1, d(2026, 2, 24), "春节 02-15..23 skipped"),
             // 12-30 Tue 1, 12-31 Wed 2, [01-01..03 元旦 off], 01-04 Sun (调休) 3, 01-05 4, 01-06 5.
-            (
-                d(2025, 12, 29),
-                5,
-                d(2026, 1, 6),
-                "across New Year 2025/2026",
-            ),
+            (d(2025, 12, 29), 5, d(2026, 1, 6), "across New Year 2025/2026"),
             // [05-01..05 off], 05-06 Wed 1, 07 2, 08 3, 05-09 Sat (调休) 4, [05-10 Sun], 05-11 5.
-            (
-                d(2026, 4, 30),
-                5,
-                d(2026, 5, 11),
-                "5-working-day public notice over 劳动节",
-            ),
+            (d(2026, 4, 30), 5, d(2026, 5, 11), "5-working-day public notice over 劳动节"),
             (d(2026, 2, 24), 0, d(2026, 2, 24), "n = 0 is the start day"),
             (d(2026, 2, 21), 0, d(2026, 2, 21), "n = 0 even on a holiday"),
-            (
-                d(2026, 10, 9),
-                1,
-                d(2026, 10, 10),
-                "Friday + 1 lands on the 调休 Saturday",
-            ),
+            (d(2026, 10, 9), 1, d(2026, 10, 10), "Friday + 1 lands on the 调休 Saturday"),
         ] {
-            assert_eq!(
-                cal.add_working_days(start, n).unwrap(),
-                expected,
-                "{start} + {n}: {why}"
-            );
+            assert_eq!(cal.add_working_days(start, n).unwrap(), expected, "{start} + {n}: {why}");
         }
     }
 
@@ -633,69 +551,28 @@ mod tests {
             // 01-20 + 30 = 02-19, inside 春节 (02-15..23): ends Tue 02-24.
             (d(2026, 1, 20), 30, d(2026, 2, 24), "ends inside 春节 2026"),
             // 03-01 + 7 = 03-08, an ordinary Sunday: ends Monday 03-09.
-            (
-                d(2026, 3, 1),
-                7,
-                d(2026, 3, 9),
-                "ends on an ordinary Sunday",
-            ),
+            (d(2026, 3, 1), 7, d(2026, 3, 9), "ends on an ordinary Sunday"),
             // 10-05 + 5 = 10-10, a Saturday that is worked: no roll-over.
-            (
-                d(2026, 10, 5),
-                5,
-                d(2026, 10, 10),
-                "ends on a 调休 Saturday",
-            ),
-            (
-                d(2026, 3, 2),
-                7,
-                d(2026, 3, 9),
-                "ends on an ordinary Monday",
-            ),
+            (d(2026, 10, 5), 5, d(2026, 10, 10), "ends on a 调休 Saturday"),
+            (d(2026, 3, 2), 7, d(2026, 3, 9), "ends on an ordinary Monday"),
         ] {
-            assert_eq!(
-                cal.add_calendar_days(start, n).unwrap(),
-                expected,
-                "{start} + {n} days: {why}"
-            );
+            assert_eq!(cal.add_calendar_days(start, n).unwrap(), expected, "{start} + {n} days: {why}");
         }
         // Art. 203 roll-forward on its own.
-        assert_eq!(
-            cal.working_day_on_or_after(d(2026, 10, 3)).unwrap(),
-            d(2026, 10, 8)
-        );
+        assert_eq!(cal.working_day_on_or_after(d(2026, 10, 3)).unwrap(), d(2026, 10, 8));
     }
 
     #[test]
     fn working_days_between_table() {
         let cal = official();
         for (from, to, expected, why) in [
-            (
-                d(2026, 9, 21),
-                d(2026, 10, 26),
-                20,
-                "inverse of the add_working_days example",
-            ),
-            (
-                d(2026, 10, 26),
-                d(2026, 9, 21),
-                -20,
-                "reversed range is negative",
-            ),
+            (d(2026, 9, 21), d(2026, 10, 26), 20, "inverse of the add_working_days example"),
+            (d(2026, 10, 26), d(2026, 9, 21), -20, "reversed range is negative"),
             (d(2026, 5, 6), d(2026, 5, 6), 0, "empty range"),
-            (
-                d(2026, 2, 13),
-                d(2026, 2, 24),
-                2,
-                "02-14 (调休) and 02-24 only",
-            ),
+            (d(2026, 2, 13), d(2026, 2, 24), 2, "02-14 (调休) and 02-24 only"),
             (d(2025, 12, 29), d(2026, 1, 6), 5, "across New Year"),
         ] {
-            assert_eq!(
-                cal.working_days_between(from, to).unwrap(),
-                expected,
-                "({from}, {to}]: {why}"
-            );
+            assert_eq!(cal.working_days_between(from, to).unwrap(), expected, "({from}, {to}]: {why}");
         }
     }
 
@@ -704,29 +581,16 @@ mod tests {
         let cal = official();
         let not_2027 = CalendarError::YearNotPublished { year: 2027 };
         // 20 working days from 2026-12-10 reach into January 2027.
-        assert_eq!(
-            cal.add_working_days(d(2026, 12, 10), 20).unwrap_err(),
-            not_2027
-        );
+        assert_eq!(cal.add_working_days(d(2026, 12, 10), 20).unwrap_err(), not_2027);
         assert_eq!(cal.day_kind(d(2027, 1, 1)).unwrap_err(), not_2027);
         // 12-20 + 15 = 2027-01-04.
-        assert_eq!(
-            cal.add_calendar_days(d(2026, 12, 20), 15).unwrap_err(),
-            not_2027
-        );
-        assert_eq!(
-            cal.working_days_between(d(2026, 12, 1), d(2027, 1, 10))
-                .unwrap_err(),
-            not_2027
-        );
+        assert_eq!(cal.add_calendar_days(d(2026, 12, 20), 15).unwrap_err(), not_2027);
+        assert_eq!(cal.working_days_between(d(2026, 12, 1), d(2027, 1, 10)).unwrap_err(), not_2027);
         assert_eq!(
             cal.day_kind(d(2023, 12, 31)).unwrap_err(),
             CalendarError::YearNotPublished { year: 2023 }
         );
-        assert_eq!(
-            not_2027.to_string(),
-            "no official holiday schedule loaded for 2027"
-        );
+        assert_eq!(not_2027.to_string(), "no official holiday schedule loaded for 2027");
         assert_eq!(
             not_2027.message_zh(),
             "2027 年的法定节假日安排尚未载入，无法按官方工作日计算；请管理员载入该年度安排"
@@ -740,47 +604,23 @@ mod tests {
         // Weekends only in 2027: 12-11 Fri 1, 12-14..18 2–6, 12-21..25 7–11, 12-28..31 12–15,
         // 2027-01-01 Fri 16 (assumed), 01-04..07 Mon–Thu 17–20.
         let before = cal.deadline_working_days(d(2026, 12, 10), 20);
-        assert_eq!(
-            before,
-            Deadline {
-                due: d(2027, 1, 7),
-                provisional: true
-            }
-        );
-        assert_eq!(
-            cal.working_days_left(d(2026, 12, 10), d(2027, 1, 7)),
-            (20, true)
-        );
+        assert_eq!(before, Deadline { due: d(2027, 1, 7), provisional: true });
+        assert_eq!(cal.working_days_left(d(2026, 12, 10), d(2027, 1, 7)), (20, true));
         // 12-20 + 15 = Mon 2027-01-04, assumed working.
         assert_eq!(
             cal.deadline_calendar_days(d(2026, 12, 20), 15),
-            Deadline {
-                due: d(2027, 1, 4),
-                provisional: true
-            }
+            Deadline { due: d(2027, 1, 4), provisional: true }
         );
 
         // Once the 2027 notice (01-01 off) is loaded, the 16th day moves to 01-04 and the 20th
         // to Fri 01-08, and nothing is assumed any more.
         cal.load(fake_2027()).unwrap();
         let after = cal.deadline_working_days(d(2026, 12, 10), 20);
-        assert_eq!(
-            after,
-            Deadline {
-                due: d(2027, 1, 8),
-                provisional: false
-            }
-        );
+        assert_eq!(after, Deadline { due: d(2027, 1, 8), provisional: false });
         assert!(after.due > before.due);
-        assert_eq!(
-            cal.add_working_days(d(2026, 12, 10), 20).unwrap(),
-            d(2027, 1, 8)
-        );
+        assert_eq!(cal.add_working_days(d(2026, 12, 10), 20).unwrap(), d(2027, 1, 8));
         // The old provisional due date now has 19 real working days left.
-        assert_eq!(
-            cal.working_days_left(d(2026, 12, 10), d(2027, 1, 7)),
-            (19, false)
-        );
+        assert_eq!(cal.working_days_left(d(2026, 12, 10), d(2027, 1, 7)), (19, false));
     }
 
     #[test]
@@ -788,22 +628,13 @@ mod tests {
         let cal = official();
         assert_eq!(
             cal.deadline_working_days(d(2026, 9, 21), 20),
-            Deadline {
-                due: d(2026, 10, 26),
-                provisional: false
-            }
+            Deadline { due: d(2026, 10, 26), provisional: false }
         );
         assert_eq!(
             cal.deadline_calendar_days(d(2026, 9, 1), 30),
-            Deadline {
-                due: d(2026, 10, 8),
-                provisional: false
-            }
+            Deadline { due: d(2026, 10, 8), provisional: false }
         );
-        assert_eq!(
-            cal.working_days_left(d(2026, 10, 26), d(2026, 9, 21)),
-            (-20, false)
-        );
+        assert_eq!(cal.working_days_left(d(2026, 10, 26), d(2026, 9, 21)), (-20, false));
     }
 
     #[test]
@@ -813,27 +644,15 @@ mod tests {
         // exactly 52 weeks, ending on the Monday 2030-12-30.
         assert_eq!(
             cal.deadline_working_days(d(2029, 12, 31), 260),
-            Deadline {
-                due: d(2030, 12, 30),
-                provisional: true
-            }
+            Deadline { due: d(2030, 12, 30), provisional: true }
         );
-        assert_eq!(
-            cal.working_days_left(d(2029, 12, 31), d(2030, 12, 30)),
-            (260, true)
-        );
+        assert_eq!(cal.working_days_left(d(2029, 12, 31), d(2030, 12, 30)), (260, true));
         // Saturates rather than panicking.
         assert_eq!(
             cal.deadline_working_days(NaiveDate::MAX, 1),
-            Deadline {
-                due: NaiveDate::MAX,
-                provisional: true
-            }
+            Deadline { due: NaiveDate::MAX, provisional: true }
         );
-        assert_eq!(
-            cal.add_working_days(NaiveDate::MAX, 1).unwrap_err(),
-            CalendarError::DateOutOfRange
-        );
+        assert_eq!(cal.add_working_days(NaiveDate::MAX, 1).unwrap_err(), CalendarError::DateOutOfRange);
     }
 
     #[test]
@@ -858,29 +677,17 @@ mod tests {
         for (days, expected, why) in [
             (
                 vec![(d(2026, 11, 30), DayKind::Off)],
-                CalendarError::DateOutsideNoticeYear {
-                    year: 2027,
-                    date: d(2026, 11, 30),
-                },
+                CalendarError::DateOutsideNoticeYear { year: 2027, date: d(2026, 11, 30) },
                 "before December of the previous year",
             ),
             (
                 vec![(d(2028, 1, 1), DayKind::Off)],
-                CalendarError::DateOutsideNoticeYear {
-                    year: 2027,
-                    date: d(2028, 1, 1),
-                },
+                CalendarError::DateOutsideNoticeYear { year: 2027, date: d(2028, 1, 1) },
                 "after the notice year",
             ),
             (
-                vec![
-                    (d(2027, 1, 1), DayKind::Off),
-                    (d(2027, 1, 1), DayKind::Work),
-                ],
-                CalendarError::DuplicateDate {
-                    year: 2027,
-                    date: d(2027, 1, 1),
-                },
+                vec![(d(2027, 1, 1), DayKind::Off), (d(2027, 1, 1), DayKind::Work)],
+                CalendarError::DuplicateDate { year: 2027, date: d(2027, 1, 1) },
                 "same date twice",
             ),
         ] {
@@ -888,11 +695,7 @@ mod tests {
                 year: 2027,
                 days: days
                     .into_iter()
-                    .map(|(date, kind)| ScheduleDay {
-                        date,
-                        kind,
-                        name: String::new(),
-                    })
+                    .map(|(date, kind)| ScheduleDay { date, kind, name: String::new() })
                     .collect(),
             };
             let err = cal.load(schedule).unwrap_err();
@@ -906,79 +709,38 @@ mod tests {
     #[test]
     fn parse_tsv_rejections() {
         for (text, reason) in [
-            (
-                "2026\t2026-01-01\toff",
-                "expected 4 tab-separated fields, found 3",
-            ),
-            (
-                "2026\t2026-1-1\toff\t元旦",
-                "invalid date \"2026-1-1\", expected YYYY-MM-DD",
-            ),
-            (
-                "2026\t2026-02-30\toff\t元旦",
-                "invalid date \"2026-02-30\", expected YYYY-MM-DD",
-            ),
-            (
-                "2026\t2026-01-01\tholiday\t元旦",
-                "expected off or work, found \"holiday\"",
-            ),
-            (
-                "20x6\t2026-01-01\toff\t元旦",
-                "invalid notice year \"20x6\"",
-            ),
+            ("2026\t2026-01-01\toff", "expected 4 tab-separated fields, found 3"),
+            ("2026\t2026-1-1\toff\t元旦", "invalid date \"2026-1-1\", expected YYYY-MM-DD"),
+            ("2026\t2026-02-30\toff\t元旦", "invalid date \"2026-02-30\", expected YYYY-MM-DD"),
+            ("2026\t2026-01-01\tholiday\t元旦", "expected off or work, found \"holiday\""),
+            ("20x6\t2026-01-01\toff\t元旦", "invalid notice year \"20x6\""),
         ] {
             assert_eq!(
                 WorkCalendar::parse_tsv(&format!("# header\n{text}\n")).unwrap_err(),
-                CalendarError::BadLine {
-                    line: 2,
-                    reason: reason.into()
-                },
+                CalendarError::BadLine { line: 2, reason: reason.into() },
                 "{text}"
             );
         }
-        assert!(
-            WorkCalendar::parse_tsv("# nothing\n\n")
-                .unwrap()
-                .years()
-                .is_empty()
-        );
+        assert!(WorkCalendar::parse_tsv("# nothing\n\n").unwrap().years().is_empty());
     }
 
     #[test]
     fn months_and_years() {
         for (start, months, expected, why) in [
-            (
-                d(2026, 1, 31),
-                1,
-                d(2026, 2, 28),
-                "no Feb 31: last day of February",
-            ),
+            (d(2026, 1, 31), 1, d(2026, 2, 28), "no Feb 31: last day of February"),
             (d(2024, 1, 31), 1, d(2024, 2, 29), "leap February"),
             (d(2026, 3, 31), 1, d(2026, 4, 30), "no Apr 31"),
             (d(2026, 12, 31), 2, d(2027, 2, 28), "across the year end"),
             (d(2026, 5, 15), 0, d(2026, 5, 15), "zero months"),
         ] {
-            assert_eq!(
-                add_months(start, months),
-                expected,
-                "{start} + {months} months: {why}"
-            );
+            assert_eq!(add_months(start, months), expected, "{start} + {months} months: {why}");
         }
         for (start, years, expected, why) in [
-            (
-                d(2024, 2, 29),
-                1,
-                d(2025, 2, 28),
-                "Feb 29 into a non-leap year",
-            ),
+            (d(2024, 2, 29), 1, d(2025, 2, 28), "Feb 29 into a non-leap year"),
             (d(2024, 2, 29), 4, d(2028, 2, 29), "Feb 29 into a leap year"),
             (d(2026, 5, 15), 5, d(2031, 5, 15), "5-year operation term"),
         ] {
-            assert_eq!(
-                add_years(start, years),
-                expected,
-                "{start} + {years} years: {why}"
-            );
+            assert_eq!(add_years(start, years), expected, "{start} + {years} years: {why}");
         }
         assert_eq!(add_years(NaiveDate::MAX, 1), NaiveDate::MAX);
         assert_eq!(add_years(d(2026, 1, 1), u32::MAX), NaiveDate::MAX);

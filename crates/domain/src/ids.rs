@@ -56,18 +56,12 @@ pub enum IdError {
     WrongLength { expected: usize, found: usize },
     /// A character is not allowed at this position (1-based, counted in characters).
     #[error("invalid character {ch:?} at position {position}: expected {expected}")]
-    InvalidCharacter {
-        position: usize,
-        ch: char,
-        expected: CharClass,
-    },
+    InvalidCharacter { position: usize, ch: char, expected: CharClass },
     /// The final check character does not match the one computed from the other characters.
     #[error("bad check character: expected {expected}, found {found}")]
     BadCheckCharacter { expected: char, found: char },
     /// In a 统一社会信用代码, character 17 (the 组织机构代码 check, GB 11714) does not match.
-    #[error(
-        "bad organisation code check character (position 17): expected {expected}, found {found}"
-    )]
+    #[error("bad organisation code check character (position 17): expected {expected}, found {found}")]
     BadOrgCodeCheck { expected: char, found: char },
     /// The YYYYMMDD part of a 居民身份证号码 is not a real date from 1900 on.
     #[error("invalid birth date {digits}: must be a real date, year 1900 or later")]
@@ -96,14 +90,9 @@ impl IdError {
             IdError::WrongLength { expected, found } => {
                 format!("长度错误：应为 {expected} 位，实为 {found} 位")
             }
-            IdError::InvalidCharacter {
-                position,
-                ch,
-                expected,
-            } => format!(
-                "第 {position} 位字符“{ch}”不合法：应为{}",
-                expected.describe_zh()
-            ),
+            IdError::InvalidCharacter { position, ch, expected } => {
+                format!("第 {position} 位字符“{ch}”不合法：应为{}", expected.describe_zh())
+            }
             IdError::BadCheckCharacter { expected, found } => {
                 format!("校验位错误：应为 {expected}，实为 {found}（请核对各位是否录入有误）")
             }
@@ -127,25 +116,17 @@ fn normalise(input: &str, expected: usize) -> Result<Vec<char>, IdError> {
     if chars.len() == expected {
         Ok(chars)
     } else {
-        Err(IdError::WrongLength {
-            expected,
-            found: chars.len(),
-        })
+        Err(IdError::WrongLength { expected, found: chars.len() })
     }
 }
 
 fn invalid(index: usize, ch: char, expected: CharClass) -> IdError {
-    IdError::InvalidCharacter {
-        position: index + 1,
-        ch,
-        expected,
-    }
+    IdError::InvalidCharacter { position: index + 1, ch, expected }
 }
 
 fn digit_value(index: usize, ch: char) -> Result<u32, IdError> {
     // `char::to_digit` only accepts ASCII digits, so full-width digits are rejected here.
-    ch.to_digit(10)
-        .ok_or_else(|| invalid(index, ch, CharClass::Digit))
+    ch.to_digit(10).ok_or_else(|| invalid(index, ch, CharClass::Digit))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,9 +136,7 @@ fn digit_value(index: usize, ch: char) -> Result<u32, IdError> {
 /// GB 32100 alphabet; the position of a character is its value.
 const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// GB 32100 weights for characters 1–17.
-const USCC_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 /// GB 11714 weights for the eight body characters of a 组织机构代码 (USCC characters 9–16).
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
@@ -188,11 +167,7 @@ fn org_value(ch: char) -> u32 {
 
 /// 组织机构代码 check character: r = 11 − Σ mod 11; 10 → X, 11 → 0.
 fn org_check_char(body: &[char]) -> char {
-    let sum: u32 = body
-        .iter()
-        .zip(ORG_WEIGHTS)
-        .map(|(&c, w)| org_value(c) * w)
-        .sum();
+    let sum: u32 = body.iter().zip(ORG_WEIGHTS).map(|(&c, w)| org_value(c) * w).sum();
     match 11 - sum % 11 {
         10 => 'X',
         11 => '0',
@@ -202,11 +177,7 @@ fn org_check_char(body: &[char]) -> char {
 
 /// USCC check character over characters 1–17: alphabet[(31 − Σ mod 31) mod 31].
 fn uscc_check_char(first17: &[char]) -> char {
-    let sum: u32 = first17
-        .iter()
-        .zip(USCC_WEIGHTS)
-        .map(|(&c, w)| uscc_value(c).unwrap_or(0) * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(USCC_WEIGHTS).map(|(&c, w)| uscc_value(c).unwrap_or(0) * w).sum();
     uscc_char((31 - sum % 31) % 31)
 }
 
@@ -259,10 +230,7 @@ impl Uscc {
         let org_expected = org_check_char(org);
         let org_found = chars.get(16).copied().unwrap_or(' ');
         if org_expected != org_found {
-            return Err(IdError::BadOrgCodeCheck {
-                expected: org_expected,
-                found: org_found,
-            });
+            return Err(IdError::BadOrgCodeCheck { expected: org_expected, found: org_found });
         }
         Ok(Uscc(chars.into_iter().collect()))
     }
@@ -328,45 +296,26 @@ const RESIDENT_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5,
 const RESIDENT_CHECK: &str = "10X98765432";
 
 fn resident_check_char(digits: &[u32]) -> char {
-    let sum: u32 = digits
-        .iter()
-        .zip(RESIDENT_WEIGHTS)
-        .map(|(&d, w)| d * w)
-        .sum();
-    RESIDENT_CHECK
-        .chars()
-        .nth((sum % 11) as usize)
-        .unwrap_or('0')
+    let sum: u32 = digits.iter().zip(RESIDENT_WEIGHTS).map(|(&d, w)| d * w).sum();
+    RESIDENT_CHECK.chars().nth((sum % 11) as usize).unwrap_or('0')
 }
 
 /// Checks that characters 1–17 are digits and returns their values.
 fn resident_digits(first17: &[char]) -> Result<Vec<u32>, IdError> {
-    first17
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| digit_value(i, c))
-        .collect()
+    first17.iter().enumerate().map(|(i, &c)| digit_value(i, c)).collect()
 }
 
 /// Reads the YYYYMMDD birth date from the digit values (characters 7–14).
 fn resident_birth_date(digits: &[u32]) -> Result<NaiveDate, IdError> {
     let part = digits.get(6..14).unwrap_or(&[]);
     let number = |range: std::ops::Range<usize>| -> u32 {
-        part.get(range)
-            .unwrap_or(&[])
-            .iter()
-            .fold(0, |acc, d| acc * 10 + d)
+        part.get(range).unwrap_or(&[]).iter().fold(0, |acc, d| acc * 10 + d)
     };
     let (year, month, day) = (number(0..4), number(4..6), number(6..8));
-    let date = i32::try_from(year)
-        .ok()
-        .filter(|&y| y >= 1900)
-        .and_then(|y| NaiveDate::from_ymd_opt(y, month, day));
+    let date =
+        i32::try_from(year).ok().filter(|&y| y >= 1900).and_then(|y| NaiveDate::from_ymd_opt(y, month, day));
     date.ok_or_else(|| IdError::InvalidBirthDate {
-        digits: part
-            .iter()
-            .filter_map(|&d| char::from_digit(d, 10))
-            .collect(),
+        digits: part.iter().filter_map(|&d| char::from_digit(d, 10)).collect(),
     })
 }
 
@@ -397,10 +346,7 @@ impl ResidentId {
         if expected != found {
             return Err(IdError::BadCheckCharacter { expected, found });
         }
-        Ok(ResidentId {
-            value: chars.into_iter().collect(),
-            birth_date,
-        })
+        Ok(ResidentId { value: chars.into_iter().collect(), birth_date })
     }
 
     /// Completes the first 17 digits into a valid number by computing the check character.
@@ -430,11 +376,7 @@ impl ResidentId {
 
     /// GB 11643: an odd sequence number (character 17) is assigned to men.
     pub fn is_male(&self) -> bool {
-        self.value
-            .chars()
-            .nth(16)
-            .and_then(|c| c.to_digit(10))
-            .is_some_and(|d| d % 2 == 1)
+        self.value.chars().nth(16).and_then(|c| c.to_digit(10)).is_some_and(|d| d % 2 == 1)
     }
 
     /// Masked form for display: first 4, ten `*`, last 4, e.g. `5301**********1234`.
@@ -542,51 +484,29 @@ mod tests {
     fn uscc_rejections() {
         for (input, expected, code) in [
             // One character short.
-            (
-                "91110000600037341",
-                IdError::WrongLength {
-                    expected: 18,
-                    found: 17,
-                },
-                "id.wrong_length",
-            ),
+            ("91110000600037341", IdError::WrongLength { expected: 18, found: 17 }, "id.wrong_length"),
             // 'I' is not in the GB 32100 alphabet.
             (
                 "I1110000600037341L",
-                IdError::InvalidCharacter {
-                    position: 1,
-                    ch: 'I',
-                    expected: CharClass::UsccAlphabet,
-                },
+                IdError::InvalidCharacter { position: 1, ch: 'I', expected: CharClass::UsccAlphabet },
                 "id.invalid_char",
             ),
             // The region part (3–8) must be digits.
             (
                 "911A0000600037341L",
-                IdError::InvalidCharacter {
-                    position: 4,
-                    ch: 'A',
-                    expected: CharClass::Digit,
-                },
+                IdError::InvalidCharacter { position: 4, ch: 'A', expected: CharClass::Digit },
                 "id.invalid_char",
             ),
             // Non-ASCII characters are reported, not mangled.
             (
                 "9111000060003734１L",
-                IdError::InvalidCharacter {
-                    position: 17,
-                    ch: '１',
-                    expected: CharClass::DigitOrX,
-                },
+                IdError::InvalidCharacter { position: 17, ch: '１', expected: CharClass::DigitOrX },
                 "id.invalid_char",
             ),
             // Last character altered.
             (
                 "91110000600037341M",
-                IdError::BadCheckCharacter {
-                    expected: 'L',
-                    found: 'M',
-                },
+                IdError::BadCheckCharacter { expected: 'L', found: 'M' },
                 "id.bad_check_char",
             ),
         ] {
@@ -606,13 +526,7 @@ mod tests {
         let check = uscc_check_char(&first17);
         let input: String = first17.into_iter().chain([check]).collect();
         let err = Uscc::parse(&input).unwrap_err();
-        assert_eq!(
-            err,
-            IdError::BadOrgCodeCheck {
-                expected: '1',
-                found: '2'
-            }
-        );
+        assert_eq!(err, IdError::BadOrgCodeCheck { expected: '1', found: '2' });
         assert_eq!(err.code(), "id.bad_org_code_check");
         assert_eq!(
             err.message_zh(),
@@ -622,16 +536,10 @@ mod tests {
 
     #[test]
     fn uscc_complete_computes_both_checks() {
-        assert_eq!(
-            Uscc::complete("9111000060003734").unwrap().as_str(),
-            "91110000600037341L"
-        );
+        assert_eq!(Uscc::complete("9111000060003734").unwrap().as_str(), "91110000600037341L");
         assert_eq!(
             Uscc::complete("12100000400009880").unwrap_err(),
-            IdError::WrongLength {
-                expected: 16,
-                found: 17
-            }
+            IdError::WrongLength { expected: 16, found: 17 }
         );
         // A demo code for a Kunming company.
         let demo = Uscc::complete("91530100MA6K0001").unwrap();
@@ -642,10 +550,7 @@ mod tests {
     fn resident_id_accepts_known_valid() {
         let id = ResidentId::parse("11010519491231002x").unwrap();
         assert_eq!(id.as_str(), "11010519491231002X");
-        assert_eq!(
-            id.birth_date(),
-            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
-        );
+        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
         assert_eq!(id.region_code(), "110105");
         // Sequence 002 is even: a woman.
         assert!(!id.is_male());
@@ -664,60 +569,42 @@ mod tests {
             // Too short.
             (
                 "1101051949123100",
-                IdError::WrongLength {
-                    expected: 18,
-                    found: 16,
-                },
+                IdError::WrongLength { expected: 18, found: 16 },
                 "id.wrong_length",
                 "长度错误：应为 18 位，实为 16 位",
             ),
             // Letter in the digit part.
             (
                 "1101051949A231002X",
-                IdError::InvalidCharacter {
-                    position: 11,
-                    ch: 'A',
-                    expected: CharClass::Digit,
-                },
+                IdError::InvalidCharacter { position: 11, ch: 'A', expected: CharClass::Digit },
                 "id.invalid_char",
                 "第 11 位字符“A”不合法：应为数字",
             ),
             // The check character can only be a digit or X.
             (
                 "11010519491231002Y",
-                IdError::InvalidCharacter {
-                    position: 18,
-                    ch: 'Y',
-                    expected: CharClass::DigitOrX,
-                },
+                IdError::InvalidCharacter { position: 18, ch: 'Y', expected: CharClass::DigitOrX },
                 "id.invalid_char",
                 "第 18 位字符“Y”不合法：应为数字或字母 X",
             ),
             // 1949-13-31 does not exist.
             (
                 "11010519491331002X",
-                IdError::InvalidBirthDate {
-                    digits: "19491331".into(),
-                },
+                IdError::InvalidBirthDate { digits: "19491331".into() },
                 "id.invalid_birth_date",
                 "出生日期“19491331”无效：须为 1900 年以后的真实日期",
             ),
             // 1899 is before the 1900 floor.
             (
                 "11010518991231002X",
-                IdError::InvalidBirthDate {
-                    digits: "18991231".into(),
-                },
+                IdError::InvalidBirthDate { digits: "18991231".into() },
                 "id.invalid_birth_date",
                 "出生日期“18991231”无效：须为 1900 年以后的真实日期",
             ),
             // Wrong check character.
             (
                 "110105194912310023",
-                IdError::BadCheckCharacter {
-                    expected: 'X',
-                    found: '3',
-                },
+                IdError::BadCheckCharacter { expected: 'X', found: '3' },
                 "id.bad_check_char",
                 "校验位错误：应为 X，实为 3（请核对各位是否录入有误）",
             ),
@@ -739,38 +626,15 @@ mod tests {
 
         for (input, expected, code) in [
             // Second digit 2 is not allocated to mobiles.
-            (
-                "12812345678",
-                IdError::WrongPrefix {
-                    prefix: "12".into(),
-                },
-                "id.mobile_prefix",
-            ),
+            ("12812345678", IdError::WrongPrefix { prefix: "12".into() }, "id.mobile_prefix"),
             // Landline-like start.
-            (
-                "23812345678",
-                IdError::WrongPrefix {
-                    prefix: "23".into(),
-                },
-                "id.mobile_prefix",
-            ),
+            ("23812345678", IdError::WrongPrefix { prefix: "23".into() }, "id.mobile_prefix"),
             // One digit too many.
-            (
-                "138123456789",
-                IdError::WrongLength {
-                    expected: 11,
-                    found: 12,
-                },
-                "id.wrong_length",
-            ),
+            ("138123456789", IdError::WrongLength { expected: 11, found: 12 }, "id.wrong_length"),
             // Separators are not accepted.
             (
                 "138-1234567",
-                IdError::InvalidCharacter {
-                    position: 4,
-                    ch: '-',
-                    expected: CharClass::Digit,
-                },
+                IdError::InvalidCharacter { position: 4, ch: '-', expected: CharClass::Digit },
                 "id.invalid_char",
             ),
         ] {
@@ -791,10 +655,7 @@ mod tests {
             proptest::collection::vec(uscc_alphabet_char(), 8),
         )
             .prop_map(|(head, region, org)| {
-                head.into_iter()
-                    .chain(region.chars())
-                    .chain(org)
-                    .collect::<String>()
+                head.into_iter().chain(region.chars()).chain(org).collect::<String>()
             })
     }
 

@@ -72,10 +72,7 @@ impl OrgType {
     }
 
     pub fn parse(code: &str) -> Result<OrgType, UnknownCode> {
-        OrgType::ALL
-            .into_iter()
-            .find(|t| t.code() == code)
-            .ok_or_else(|| UnknownCode(code.to_owned()))
+        OrgType::ALL.into_iter().find(|t| t.code() == code).ok_or_else(|| UnknownCode(code.to_owned()))
     }
 
     /// Public utilities supply data like departments do (Art. 34).
@@ -106,13 +103,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Clerk,
-        Role::Head,
-        Role::Leader,
-        Role::Admin,
-        Role::Reviewer,
-    ];
+    pub const ALL: [Role; 5] = [Role::Clerk, Role::Head, Role::Leader, Role::Admin, Role::Reviewer];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -135,10 +126,7 @@ impl Role {
     }
 
     pub fn parse(code: &str) -> Result<Role, UnknownCode> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.code() == code)
-            .ok_or_else(|| UnknownCode(code.to_owned()))
+        Role::ALL.into_iter().find(|r| r.code() == code).ok_or_else(|| UnknownCode(code.to_owned()))
     }
 }
 
@@ -174,19 +162,11 @@ impl RoleSet {
 
     /// The stored form, sorted, comma separated.
     pub fn to_list(&self) -> String {
-        self.0
-            .iter()
-            .map(|r| r.code())
-            .collect::<Vec<_>>()
-            .join(",")
+        self.0.iter().map(|r| r.code()).collect::<Vec<_>>().join(",")
     }
 
     pub fn labels_zh(&self) -> String {
-        self.0
-            .iter()
-            .map(|r| r.label_zh())
-            .collect::<Vec<_>>()
-            .join("、")
+        self.0.iter().map(|r| r.label_zh()).collect::<Vec<_>>().join("、")
     }
 
     /// Administrators and reviewers must use a second factor in production (platform.md).
@@ -228,16 +208,8 @@ mod tests {
         let roles = RoleSet::parse_list("head, clerk").unwrap();
         assert_eq!(roles.to_list(), "clerk,head");
         assert!(!roles.requires_second_factor());
-        assert!(
-            RoleSet::parse_list("reviewer")
-                .unwrap()
-                .requires_second_factor()
-        );
-        assert!(
-            RoleSet::parse_list("admin")
-                .unwrap()
-                .requires_second_factor()
-        );
+        assert!(RoleSet::parse_list("reviewer").unwrap().requires_second_factor());
+        assert!(RoleSet::parse_list("admin").unwrap().requires_second_factor());
         assert!(RoleSet::parse_list("clerk,boss").is_err());
     }
 }

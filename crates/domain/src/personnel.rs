@@ -91,19 +91,13 @@ pub struct ConfidentialityAgreement {
 
 impl ConfidentialityAgreement {
     /// Builds an agreement; an expiry on or before the signing date is refused.
-    pub fn new(
-        signed_on: NaiveDate,
-        expires_on: Option<NaiveDate>,
-    ) -> Result<Self, PersonnelError> {
+    pub fn new(signed_on: NaiveDate, expires_on: Option<NaiveDate>) -> Result<Self, PersonnelError> {
         if let Some(exp) = expires_on
             && exp <= signed_on
         {
             return Err(PersonnelError::AgreementExpiryBeforeSigning);
         }
-        Ok(ConfidentialityAgreement {
-            signed_on,
-            expires_on,
-        })
+        Ok(ConfidentialityAgreement { signed_on, expires_on })
     }
 
     /// Current on `today`: signed already and not expired.
@@ -178,10 +172,7 @@ impl PersonName {
         if !(2..=40).contains(&n) {
             return Err(PersonnelError::NameLength);
         }
-        if name
-            .chars()
-            .any(|c| c.is_control() || c.is_ascii_digit() || "<>\"'&;".contains(c))
-        {
+        if name.chars().any(|c| c.is_control() || c.is_ascii_digit() || "<>\"'&;".contains(c)) {
             return Err(PersonnelError::NameCharacters);
         }
         Ok(PersonName(name.to_owned()))
@@ -200,14 +191,8 @@ impl Username {
         let u = raw.trim().to_ascii_lowercase();
         let ok_len = (3..=32).contains(&u.len());
         let ok_first = u.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-        let ok_chars = u
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
-        if ok_len && ok_first && ok_chars {
-            Ok(Username(u))
-        } else {
-            Err(PersonnelError::UsernameFormat)
-        }
+        let ok_chars = u.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        if ok_len && ok_first && ok_chars { Ok(Username(u)) } else { Err(PersonnelError::UsernameFormat) }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -232,11 +217,7 @@ pub fn check_password_policy(password: &str, username: &str) -> Result<(), Perso
     if classes.iter().filter(|b| **b).count() < 3 {
         return Err(PersonnelError::PasswordTooSimple);
     }
-    if !username.is_empty()
-        && password
-            .to_ascii_lowercase()
-            .contains(&username.to_ascii_lowercase())
-    {
+    if !username.is_empty() && password.to_ascii_lowercase().contains(&username.to_ascii_lowercase()) {
         return Err(PersonnelError::PasswordContainsUsername);
     }
     Ok(())
@@ -280,14 +261,10 @@ impl PersonnelError {
             PersonnelError::AgreementExpiryBeforeSigning => "保密协议的到期日期必须晚于签署日期",
             PersonnelError::NameLength => "姓名应为 2 至 40 个字符",
             PersonnelError::NameCharacters => "姓名不能包含数字、标记符号或控制字符",
-            PersonnelError::UsernameFormat => {
-                "登录名应为 3 至 32 位小写字母、数字或 . _ -，并以字母开头"
-            }
+            PersonnelError::UsernameFormat => "登录名应为 3 至 32 位小写字母、数字或 . _ -，并以字母开头",
             PersonnelError::PasswordTooShort => "密码至少 10 位",
             PersonnelError::PasswordTooLong => "密码最多 128 位",
-            PersonnelError::PasswordTooSimple => {
-                "密码须包含大写字母、小写字母、数字、符号中的至少三类"
-            }
+            PersonnelError::PasswordTooSimple => "密码须包含大写字母、小写字母、数字、符号中的至少三类",
             PersonnelError::PasswordContainsUsername => "密码不能包含登录名",
         }
     }
@@ -307,9 +284,7 @@ mod tests {
             active: true,
             identity: IdentityStatus::Verified,
             filing: FilingStatus::Approved,
-            agreement: Some(
-                ConfidentialityAgreement::new(d("2026-01-05"), Some(d("2027-01-04"))).unwrap(),
-            ),
+            agreement: Some(ConfidentialityAgreement::new(d("2026-01-05"), Some(d("2027-01-04"))).unwrap()),
         }
     }
 
@@ -324,22 +299,10 @@ mod tests {
         type Case = (fn(&mut PersonnelRecord), AccessGap);
         let cases: Vec<Case> = vec![
             (|p| p.active = false, AccessGap::Deactivated),
-            (
-                |p| p.identity = IdentityStatus::Unverified,
-                AccessGap::IdentityNotVerified,
-            ),
-            (
-                |p| p.identity = IdentityStatus::Failed,
-                AccessGap::IdentityNotVerified,
-            ),
-            (
-                |p| p.filing = FilingStatus::Pending,
-                AccessGap::FilingNotApproved,
-            ),
-            (
-                |p| p.filing = FilingStatus::Returned,
-                AccessGap::FilingNotApproved,
-            ),
+            (|p| p.identity = IdentityStatus::Unverified, AccessGap::IdentityNotVerified),
+            (|p| p.identity = IdentityStatus::Failed, AccessGap::IdentityNotVerified),
+            (|p| p.filing = FilingStatus::Pending, AccessGap::FilingNotApproved),
+            (|p| p.filing = FilingStatus::Returned, AccessGap::FilingNotApproved),
             (|p| p.agreement = None, AccessGap::NoCurrentAgreement),
         ];
         for (change, gap) in cases {
@@ -361,14 +324,8 @@ mod tests {
 
     #[test]
     fn password_policy() {
-        assert_eq!(
-            check_password_policy("Ab1!", "x"),
-            Err(PersonnelError::PasswordTooShort)
-        );
-        assert_eq!(
-            check_password_policy("abcdefghijk", "x"),
-            Err(PersonnelError::PasswordTooSimple)
-        );
+        assert_eq!(check_password_policy("Ab1!", "x"), Err(PersonnelError::PasswordTooShort));
+        assert_eq!(check_password_policy("abcdefghijk", "x"), Err(PersonnelError::PasswordTooSimple));
         assert_eq!(
             check_password_policy("Zhangsan2026!", "zhangsan"),
             Err(PersonnelError::PasswordContainsUsername)

@@ -29,16 +29,10 @@ pub enum RegionError {
     DuplicateCode { code: RegionCode },
     /// A parent code that is not in the table.
     #[error("region {code} has unknown parent {parent}")]
-    UnknownParent {
-        code: RegionCode,
-        parent: RegionCode,
-    },
+    UnknownParent { code: RegionCode, parent: RegionCode },
     /// The parent is not a higher level, or its code does not share the child's prefix.
     #[error("region {code} cannot be a child of {parent}")]
-    InconsistentParent {
-        code: RegionCode,
-        parent: RegionCode,
-    },
+    InconsistentParent { code: RegionCode, parent: RegionCode },
     /// Only provinces may be listed without a parent, and provinces must not have one.
     #[error("region {code}: only provinces may (and must) have no parent")]
     MissingOrUnexpectedParent { code: RegionCode },
@@ -92,9 +86,7 @@ impl RegionCode {
             .ok()
             .filter(|bytes| bytes.iter().all(u8::is_ascii_digit))
             .map(RegionCode)
-            .ok_or_else(|| RegionError::InvalidCode {
-                input: input.to_owned(),
-            })
+            .ok_or_else(|| RegionError::InvalidCode { input: input.to_owned() })
     }
 
     /// The code as text.
@@ -214,10 +206,7 @@ impl RegionTree {
             let bad = |reason: String| RegionError::BadLine { line, reason };
             let fields: Vec<&str> = raw.split('\t').collect();
             let [code, name, parent] = fields.as_slice() else {
-                return Err(bad(format!(
-                    "expected 3 tab-separated fields, found {}",
-                    fields.len()
-                )));
+                return Err(bad(format!("expected 3 tab-separated fields, found {}", fields.len())));
             };
             let code = RegionCode::parse(code).map_err(|e| bad(e.to_string()))?;
             let name = name.trim();
@@ -232,12 +221,7 @@ impl RegionTree {
             if parent.is_none() != (level == RegionLevel::Province) {
                 return Err(RegionError::MissingOrUnexpectedParent { code });
             }
-            let region = Region {
-                code,
-                name: name.to_owned(),
-                level,
-                parent,
-            };
+            let region = Region { code, name: name.to_owned(), level, parent };
             if regions.insert(code, region).is_some() {
                 return Err(RegionError::DuplicateCode { code });
             }
@@ -246,16 +230,10 @@ impl RegionTree {
         for region in regions.values() {
             if let Some(parent) = region.parent {
                 let Some(p) = regions.get(&parent) else {
-                    return Err(RegionError::UnknownParent {
-                        code: region.code,
-                        parent,
-                    });
+                    return Err(RegionError::UnknownParent { code: region.code, parent });
                 };
                 if p.level >= region.level || !parent.is_prefix_of(&region.code) {
-                    return Err(RegionError::InconsistentParent {
-                        code: region.code,
-                        parent,
-                    });
+                    return Err(RegionError::InconsistentParent { code: region.code, parent });
                 }
             }
         }
@@ -274,18 +252,12 @@ impl RegionTree {
 
     /// Direct children, in code order (empty for counties and unknown codes).
     pub fn children(&self, code: &RegionCode) -> Vec<&Region> {
-        self.regions
-            .values()
-            .filter(|r| r.parent.as_ref() == Some(code))
-            .collect()
+        self.regions.values().filter(|r| r.parent.as_ref() == Some(code)).collect()
     }
 
     /// All prefecture-level regions (州、市), in code order.
     pub fn prefectures(&self) -> Vec<&Region> {
-        self.regions
-            .values()
-            .filter(|r| r.level == RegionLevel::Prefecture)
-            .collect()
+        self.regions.values().filter(|r| r.level == RegionLevel::Prefecture).collect()
     }
 
     /// The regions above `code`, nearest first (empty for a province or an unknown code).
@@ -306,11 +278,7 @@ impl RegionTree {
         if !self.regions.contains_key(descendant) {
             return false;
         }
-        ancestor == descendant
-            || self
-                .ancestors(descendant)
-                .iter()
-                .any(|r| &r.code == ancestor)
+        ancestor == descendant || self.ancestors(descendant).iter().any(|r| &r.code == ancestor)
     }
 
     /// The prefecture a region belongs to: itself for a prefecture, its prefecture for a county,
@@ -320,10 +288,7 @@ impl RegionTree {
         if region.level == RegionLevel::Prefecture {
             return Some(region.code);
         }
-        self.ancestors(code)
-            .into_iter()
-            .find(|r| r.level == RegionLevel::Prefecture)
-            .map(|r| r.code)
+        self.ancestors(code).into_iter().find(|r| r.level == RegionLevel::Prefecture).map(|r| r.code)
     }
 
     /// Every region, in code order.
@@ -385,10 +350,7 @@ mod tests {
             assert_eq!(code(input).level(), level, "{input}");
         }
         for bad in ["53010", "5301020", "53010a", "５３０１０２", ""] {
-            assert!(
-                matches!(RegionCode::parse(bad), Err(RegionError::InvalidCode { .. })),
-                "{bad}"
-            );
+            assert!(matches!(RegionCode::parse(bad), Err(RegionError::InvalidCode { .. })), "{bad}");
         }
         assert_eq!(code("530102").to_string(), "530102");
     }
@@ -436,41 +398,22 @@ mod tests {
             // Two fields only.
             (
                 "530000\t云南省",
-                RegionError::BadLine {
-                    line: 1,
-                    reason: "expected 3 tab-separated fields, found 2".into(),
-                },
+                RegionError::BadLine { line: 1, reason: "expected 3 tab-separated fields, found 2".into() },
             ),
             // Duplicate code.
-            (
-                "530000\t云南省\t\n530000\t云南\t",
-                RegionError::DuplicateCode {
-                    code: code("530000"),
-                },
-            ),
+            ("530000\t云南省\t\n530000\t云南\t", RegionError::DuplicateCode { code: code("530000") }),
             // Parent missing from the table.
             (
                 "530100\t昆明市\t530000",
-                RegionError::UnknownParent {
-                    code: code("530100"),
-                    parent: code("530000"),
-                },
+                RegionError::UnknownParent { code: code("530100"), parent: code("530000") },
             ),
             // A county under a prefecture of another province.
             (
                 "530000\t云南省\t\n110000\t北京市\t\n110100\t市辖区\t110000\n530102\t五华区\t110100",
-                RegionError::InconsistentParent {
-                    code: code("530102"),
-                    parent: code("110100"),
-                },
+                RegionError::InconsistentParent { code: code("530102"), parent: code("110100") },
             ),
             // A prefecture without a parent.
-            (
-                "530100\t昆明市\t",
-                RegionError::MissingOrUnexpectedParent {
-                    code: code("530100"),
-                },
-            ),
+            ("530100\t昆明市\t", RegionError::MissingOrUnexpectedParent { code: code("530100") }),
         ] {
             assert_eq!(RegionTree::parse_tsv(text).unwrap_err(), expected, "{text}");
         }

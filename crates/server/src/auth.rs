@@ -19,9 +19,8 @@ fn argon2() -> Result<Argon2<'static>, AppError> {
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(AppError::internal)?;
-    let hash: PasswordHash = argon2()?
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map_err(AppError::internal)?;
+    let hash: PasswordHash =
+        argon2()?.hash_password_with_salt(password.as_bytes(), &salt).map_err(AppError::internal)?;
     Ok(hash.to_string())
 }
 
@@ -38,11 +37,7 @@ pub fn random_hex(bytes: usize) -> Result<String, AppError> {
 
 /// Constant-time comparison for secrets.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -72,9 +67,7 @@ pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
     let mut buffer: u32 = 0;
     let mut bits = 0;
     for c in s.chars().filter(|c| *c != '=' && !c.is_whitespace()) {
-        let v = BASE32
-            .iter()
-            .position(|b| char::from(*b) == c.to_ascii_uppercase())?;
+        let v = BASE32.iter().position(|b| char::from(*b) == c.to_ascii_uppercase())?;
         buffer = (buffer << 5) | v as u32;
         bits += 5;
         if bits >= 8 {
@@ -111,9 +104,7 @@ pub fn totp_check(secret_b32: &str, unix_seconds: i64, code: &str) -> bool {
         return false;
     };
     let step = (unix_seconds.max(0) as u64) / 30;
-    [step.saturating_sub(1), step, step + 1]
-        .iter()
-        .any(|s| totp_code(secret_b32, *s) == Some(code))
+    [step.saturating_sub(1), step, step + 1].iter().any(|s| totp_code(secret_b32, *s) == Some(code))
 }
 
 /// What an identity verifier said.
@@ -157,10 +148,7 @@ mod tests {
         // RFC 6238 appendix B, SHA-1, secret "12345678901234567890", T = 59 s → 94287082 (8 digits).
         let secret = base32_encode(b"12345678901234567890");
         assert_eq!(totp_code(&secret, 59 / 30), Some(94287082 % 1_000_000));
-        assert_eq!(
-            totp_code(&secret, 1111111109 / 30),
-            Some(7081804 % 1_000_000)
-        );
+        assert_eq!(totp_code(&secret, 1111111109 / 30), Some(7081804 % 1_000_000));
         assert!(totp_check(&secret, 59, "287082"));
         assert!(!totp_check(&secret, 59 + 120, "287082"));
     }

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
-    PolicySet, Request, RestrictedExpression,
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, Request,
+    RestrictedExpression,
 };
 use yunshu_domain::regions::{RegionCode, RegionTree};
 
@@ -84,13 +84,8 @@ fn uid(ty: &str, id: &str) -> Result<EntityUid, AuthzError> {
 
 impl Authz {
     pub fn new(regions: std::sync::Arc<RegionTree>) -> Result<Authz, AuthzError> {
-        let policies =
-            PolicySet::from_str(POLICY_TEXT).map_err(|e| AuthzError::Policy(e.to_string()))?;
-        Ok(Authz {
-            policies,
-            regions,
-            authorizer: Authorizer::new(),
-        })
+        let policies = PolicySet::from_str(POLICY_TEXT).map_err(|e| AuthzError::Policy(e.to_string()))?;
+        Ok(Authz { policies, regions, authorizer: Authorizer::new() })
     }
 
     /// The region entity and its ancestors up to the province.
@@ -102,20 +97,14 @@ impl Authz {
                 Some(p) => [uid("Yunshu::Region", p.as_str())?].into_iter().collect(),
                 None => HashSet::new(),
             };
-            out.push(Entity::new_no_attrs(
-                uid("Yunshu::Region", c.as_str())?,
-                parents,
-            ));
+            out.push(Entity::new_no_attrs(uid("Yunshu::Region", c.as_str())?, parents));
         }
         Ok(())
     }
 
     fn region_uid(region: Option<&RegionCode>) -> Result<EntityUid, AuthzError> {
         // The anonymous visitor lives in a region that contains nothing.
-        uid(
-            "Yunshu::Region",
-            region.map(|r| r.as_str()).unwrap_or("none"),
-        )
+        uid("Yunshu::Region", region.map(|r| r.as_str()).unwrap_or("none"))
     }
 
     fn org_entity(
@@ -127,9 +116,7 @@ impl Authz {
         let org = uid("Yunshu::Org", &id.to_string())?;
         out.push(Entity::new_no_attrs(
             org.clone(),
-            [uid("Yunshu::Region", region.as_str())?]
-                .into_iter()
-                .collect(),
+            [uid("Yunshu::Region", region.as_str())?].into_iter().collect(),
         ));
         self.region_entities(region, out)?;
         Ok(org)
@@ -146,52 +133,28 @@ impl Authz {
         // Principal.
         let p_uid = uid(
             "Yunshu::User",
-            &principal
-                .user_id
-                .map(|u| u.to_string())
-                .unwrap_or_else(|| "anonymous".into()),
+            &principal.user_id.map(|u| u.to_string()).unwrap_or_else(|| "anonymous".into()),
         )?;
-        let p_org = uid(
-            "Yunshu::Org",
-            &principal
-                .org_id
-                .map(|o| o.to_string())
-                .unwrap_or_else(|| "none".into()),
-        )?;
+        let p_org =
+            uid("Yunshu::Org", &principal.org_id.map(|o| o.to_string()).unwrap_or_else(|| "none".into()))?;
         let p_region = Self::region_uid(principal.region.as_ref())?;
         let attrs: HashMap<String, RestrictedExpression> = [
-            (
-                "active".to_owned(),
-                RestrictedExpression::new_bool(principal.active),
-            ),
-            (
-                "org_type".to_owned(),
-                RestrictedExpression::new_string(principal.org_type.clone()),
-            ),
+            ("active".to_owned(), RestrictedExpression::new_bool(principal.active)),
+            ("org_type".to_owned(), RestrictedExpression::new_string(principal.org_type.clone())),
             (
                 "roles".to_owned(),
                 RestrictedExpression::new_set(
-                    principal
-                        .roles
-                        .iter()
-                        .map(|r| RestrictedExpression::new_string(r.clone())),
+                    principal.roles.iter().map(|r| RestrictedExpression::new_string(r.clone())),
                 ),
             ),
-            (
-                "region".to_owned(),
-                RestrictedExpression::new_entity_uid(p_region.clone()),
-            ),
-            (
-                "org".to_owned(),
-                RestrictedExpression::new_entity_uid(p_org.clone()),
-            ),
+            ("region".to_owned(), RestrictedExpression::new_entity_uid(p_region.clone())),
+            ("org".to_owned(), RestrictedExpression::new_entity_uid(p_org.clone())),
         ]
         .into_iter()
         .collect();
         let p_parents: HashSet<EntityUid> = [p_org.clone()].into_iter().collect();
         entities.push(
-            Entity::new(p_uid.clone(), attrs, p_parents)
-                .map_err(|e| AuthzError::Policy(e.to_string()))?,
+            Entity::new(p_uid.clone(), attrs, p_parents).map_err(|e| AuthzError::Policy(e.to_string()))?,
         );
         if let (Some(org_id), Some(region)) = (principal.org_id, principal.region.as_ref()) {
             self.org_entity(org_id, region, &mut entities)?;
@@ -222,14 +185,12 @@ impl Authz {
         // The same org or region may have been added twice (principal and resource): keep one.
         let mut seen = HashSet::new();
         entities.retain(|e| seen.insert(e.uid()));
-        let entities = Entities::from_entities(entities, None)
-            .map_err(|e| AuthzError::Policy(e.to_string()))?;
+        let entities =
+            Entities::from_entities(entities, None).map_err(|e| AuthzError::Policy(e.to_string()))?;
         let action_uid = uid("Yunshu::Action", action)?;
         let request = Request::new(p_uid, action_uid, r_uid, Context::empty(), None)
             .map_err(|e| AuthzError::Policy(e.to_string()))?;
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, &entities);
+        let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
         Ok(response.decision() == Decision::Allow)
     }
 }
@@ -267,29 +228,14 @@ mod tests {
     fn a_prefecture_authority_sees_its_counties_but_never_a_sibling_prefecture() {
         let a = authz();
         let kunming = admin("data_authority", 1, "530100");
-        let in_wuhua = PolicyResource::Org {
-            id: 7,
-            region: rc("530102"),
-        };
-        let in_dali = PolicyResource::Org {
-            id: 8,
-            region: rc("532900"),
-        };
-        let in_dali_county = PolicyResource::Org {
-            id: 9,
-            region: rc("532901"),
-        };
+        let in_wuhua = PolicyResource::Org { id: 7, region: rc("530102") };
+        let in_dali = PolicyResource::Org { id: 8, region: rc("532900") };
+        let in_dali_county = PolicyResource::Org { id: 9, region: rc("532901") };
         assert!(a.is_allowed(&kunming, "org.view", &in_wuhua).unwrap());
         assert!(!a.is_allowed(&kunming, "org.view", &in_dali).unwrap());
         assert!(!a.is_allowed(&kunming, "org.view", &in_dali_county).unwrap());
-        let province = PolicyResource::Org {
-            id: 10,
-            region: rc("530000"),
-        };
-        assert!(
-            !a.is_allowed(&kunming, "org.view", &province).unwrap(),
-            "not upwards either"
-        );
+        let province = PolicyResource::Org { id: 10, region: rc("530000") };
+        assert!(!a.is_allowed(&kunming, "org.view", &province).unwrap(), "not upwards either");
         let bureau = admin("data_authority", 2, "530000");
         assert!(a.is_allowed(&bureau, "org.view", &in_dali_county).unwrap());
     }
@@ -299,35 +245,20 @@ mod tests {
         let a = authz();
         let mut bureau = admin("data_authority", 2, "530000");
         bureau.active = false;
-        let r = PolicyResource::Org {
-            id: 2,
-            region: rc("530000"),
-        };
+        let r = PolicyResource::Org { id: 2, region: rc("530000") };
         assert!(!a.is_allowed(&bureau, "org.view", &r).unwrap());
         assert!(!a.is_allowed(&bureau, "desk.view", &r).unwrap());
-        assert!(
-            a.is_allowed(&bureau, "public.view", &PolicyResource::Platform)
-                .unwrap()
-        );
+        assert!(a.is_allowed(&bureau, "public.view", &PolicyResource::Platform).unwrap());
         let anon = PolicyPrincipal::anonymous();
-        assert!(
-            !a.is_allowed(&anon, "desk.view", &PolicyResource::Platform)
-                .unwrap()
-        );
-        assert!(
-            a.is_allowed(&anon, "public.view", &PolicyResource::Platform)
-                .unwrap()
-        );
+        assert!(!a.is_allowed(&anon, "desk.view", &PolicyResource::Platform).unwrap());
+        assert!(a.is_allowed(&anon, "public.view", &PolicyResource::Platform).unwrap());
     }
 
     #[test]
     fn unknown_actions_are_denied() {
         let a = authz();
         let bureau = admin("data_authority", 2, "530000");
-        let r = PolicyResource::Org {
-            id: 2,
-            region: rc("530000"),
-        };
+        let r = PolicyResource::Org { id: 2, region: rc("530000") };
         assert!(!a.is_allowed(&bureau, "org.destroy_everything", &r).unwrap());
     }
 }

@@ -29,13 +29,8 @@ pub const PRE_COOKIE: &str = "ys_pre";
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
 pub enum Via {
-    Session {
-        secret: String,
-        second_factor_ok: bool,
-    },
-    Token {
-        id: i64,
-    },
+    Session { secret: String, second_factor_ok: bool },
+    Token { id: i64 },
 }
 
 /// A signed-in user with their organisation.
@@ -86,23 +81,12 @@ impl Ctx {
 
     /// The signed-in principal, or 401.
     pub fn me(&self) -> AppResult<&Principal> {
-        self.principal
-            .as_deref()
-            .ok_or_else(AppError::unauthenticated)
+        self.principal.as_deref().ok_or_else(AppError::unauthenticated)
     }
 
     /// Object-level check: may the caller do `action` to `resource`?
-    pub fn require(
-        &self,
-        state: &AppState,
-        action: &str,
-        resource: &PolicyResource,
-    ) -> AppResult<()> {
-        if state
-            .authz
-            .is_allowed(&self.policy_principal(), action, resource)
-            .map_err(AppError::internal)?
-        {
+    pub fn require(&self, state: &AppState, action: &str, resource: &PolicyResource) -> AppResult<()> {
+        if state.authz.is_allowed(&self.policy_principal(), action, resource).map_err(AppError::internal)? {
             Ok(())
         } else {
             Err(AppError::forbidden())
@@ -110,10 +94,7 @@ impl Ctx {
     }
 
     pub fn allowed(&self, state: &AppState, action: &str, resource: &PolicyResource) -> bool {
-        state
-            .authz
-            .is_allowed(&self.policy_principal(), action, resource)
-            .unwrap_or(false)
+        state.authz.is_allowed(&self.policy_principal(), action, resource).unwrap_or(false)
     }
 
     pub fn today(&self) -> chrono::NaiveDate {
@@ -148,12 +129,7 @@ pub fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(|s| s.trim().to_owned())
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(|s| s.trim().to_owned())
 }
 
 async fn load_principal(store: &Store, user_id: i64, via: Via) -> AppResult<Option<Principal>> {
@@ -176,10 +152,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let operation_id = random_hex(8).unwrap_or_else(|_| "0000000000000000".into());
     let path = req.uri().path().to_owned();
     let api = path.starts_with("/api/") || path == "/healthz";
-    let source_ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let source_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
     let ctx = Ctx {
         operation_id: operation_id.clone(),
         source_ip,
@@ -197,10 +170,8 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         Err(e) => render_error(e, &operation_id, api),
     };
     // Errors raised inside handlers come back as markers; render them with the context now.
-    let pending = response
-        .extensions()
-        .get::<PendingError>()
-        .and_then(|p| p.0.lock().ok().and_then(|mut g| g.take()));
+    let pending =
+        response.extensions().get::<PendingError>().and_then(|p| p.0.lock().ok().and_then(|mut g| g.take()));
     if let Some(e) = pending {
         response = render_error(e, &operation_id, api);
     }
@@ -214,21 +185,13 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     let h = response.headers_mut();
     if let Some(pre) = set_pre {
-        h.append(
-            header::SET_COOKIE,
-            set_cookie(PRE_COOKIE, &pre, secure, None),
-        );
+        h.append(header::SET_COOKIE, set_cookie(PRE_COOKIE, &pre, secure, None));
     }
     security_headers(h, &operation_id, api, secure);
     response
 }
 
-async fn audit_denial(
-    state: &AppState,
-    audit: &AuditCtx,
-    action: &str,
-    route: &str,
-) -> AppResult<()> {
+async fn audit_denial(state: &AppState, audit: &AuditCtx, action: &str, route: &str) -> AppResult<()> {
     let mut tx = state.store.begin(state.now(), audit).await?;
     tx.audit(yunshu_store::Change {
         action: "auth.denied",
@@ -259,23 +222,11 @@ fn security_headers(h: &mut HeaderMap, operation_id: &str, api: bool, production
              font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        "permissions-policy",
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
-    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -296,10 +247,7 @@ fn second_factor_exempt(path: &str, enrolled: bool) -> bool {
     if enrolled {
         matches!(path, "/login/totp" | "/logout" | "/static/{file}")
     } else {
-        matches!(
-            path,
-            "/account" | "/account/totp" | "/logout" | "/static/{file}"
-        )
+        matches!(path, "/account" | "/account/totp" | "/logout" | "/static/{file}")
     }
 }
 
@@ -311,10 +259,7 @@ async fn run(
     set_pre: &mut Option<String>,
     caller: &mut Option<(AuditCtx, &'static str, String)>,
 ) -> AppResult<Response> {
-    let matched = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+    let matched = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let Some(matched) = matched else {
         // No route matched: 404 in the right format (JSON under /api/, a page elsewhere).
         return Err(AppError::not_found());
@@ -328,17 +273,9 @@ async fn run(
     let headers = req.headers().clone();
     let mut session_csrf = None;
     if let Some(secret) = bearer(&headers) {
-        let token = state
-            .store
-            .valid_api_token(&secret, ctx.now)
-            .await?
-            .ok_or_else(|| {
-                AppError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "auth.bad_token",
-                    "接口令牌无效、已过期或已吊销",
-                )
-            })?;
+        let token = state.store.valid_api_token(&secret, ctx.now).await?.ok_or_else(|| {
+            AppError::new(StatusCode::UNAUTHORIZED, "auth.bad_token", "接口令牌无效、已过期或已吊销")
+        })?;
         let p = load_principal(&state.store, token.user_id, Via::Token { id: token.id })
             .await?
             .ok_or_else(AppError::unauthenticated)?;
@@ -354,10 +291,7 @@ async fn run(
             ctx.principal = load_principal(
                 &state.store,
                 s.user_id,
-                Via::Session {
-                    secret,
-                    second_factor_ok: s.second_factor_ok,
-                },
+                Via::Session { secret, second_factor_ok: s.second_factor_ok },
             )
             .await?
             .map(Arc::new);
@@ -370,10 +304,7 @@ async fn run(
 
     // Second factor still owed: only the TOTP step (or enrolment) and logout.
     if let Some(p) = &ctx.principal
-        && let Via::Session {
-            second_factor_ok: false,
-            ..
-        } = p.via
+        && let Via::Session { second_factor_ok: false, .. } = p.via
         && needs_second_factor(state, &p.user)
         && !second_factor_exempt(&matched, p.user.totp_enabled)
     {
@@ -384,11 +315,7 @@ async fn run(
                 "请先完成动态口令验证",
             ));
         }
-        let to = if p.user.totp_enabled {
-            "/login/totp"
-        } else {
-            "/account"
-        };
+        let to = if p.user.totp_enabled { "/login/totp" } else { "/account" };
         return Ok(Redirect::to(to).into_response());
     }
 
@@ -407,27 +334,14 @@ async fn run(
         },
         None => String::new(),
     };
-    let via_token = matches!(
-        ctx.principal.as_deref(),
-        Some(Principal {
-            via: Via::Token { .. },
-            ..
-        })
-    );
+    let via_token = matches!(ctx.principal.as_deref(), Some(Principal { via: Via::Token { .. }, .. }));
     let safe = matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let needs_csrf = !via_token && (session_csrf.is_some() || spec.kind == Kind::Page);
-    let req = if !safe && needs_csrf {
-        check_csrf(state, &ctx, req).await?
-    } else {
-        req
-    };
+    let req = if !safe && needs_csrf { check_csrf(state, &ctx, req).await? } else { req };
 
     // Route-level policy check, against the caller's own organisation.
     let resource = match ctx.principal.as_deref() {
-        Some(p) => PolicyResource::Org {
-            id: p.org.id,
-            region: p.org.region,
-        },
+        Some(p) => PolicyResource::Org { id: p.org.id, region: p.org.region },
         None => PolicyResource::Platform,
     };
     if !ctx.allowed(state, spec.action, &resource) {
@@ -452,35 +366,18 @@ struct CsrfField {
 /// Compares the header `x-csrf-token`, or the form field `_csrf`, with the expected token. The body
 /// is buffered (already bounded by the body limit) and handed on unchanged.
 async fn check_csrf(state: &AppState, ctx: &Ctx, req: Request) -> AppResult<Request> {
-    let bad = || {
-        AppError::new(
-            StatusCode::FORBIDDEN,
-            "auth.csrf",
-            "页面已过期或请求来源不明，请刷新页面后重试",
-        )
-    };
+    let bad =
+        || AppError::new(StatusCode::FORBIDDEN, "auth.csrf", "页面已过期或请求来源不明，请刷新页面后重试");
     if let Some(h) = req.headers().get("x-csrf-token") {
-        return if h.to_str().is_ok_and(|v| same_secret(v, &ctx.csrf)) {
-            Ok(req)
-        } else {
-            Err(bad())
-        };
+        return if h.to_str().is_ok_and(|v| same_secret(v, &ctx.csrf)) { Ok(req) } else { Err(bad()) };
     }
     let (parts, body) = req.into_parts();
-    let bytes: Bytes = axum::body::to_bytes(body, state.config.body_limit)
-        .await
-        .map_err(|_| {
-            AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request.too_large",
-                "提交的内容超过大小限制",
-            )
-        })?;
+    let bytes: Bytes = axum::body::to_bytes(body, state.config.body_limit).await.map_err(|_| {
+        AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "提交的内容超过大小限制")
+    })?;
     let field: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf: None });
     match field.csrf {
-        Some(ref t) if same_secret(t, &ctx.csrf) => {
-            Ok(Request::from_parts(parts, Body::from(bytes)))
-        }
+        Some(ref t) if same_secret(t, &ctx.csrf) => Ok(Request::from_parts(parts, Body::from(bytes))),
         _ => Err(bad()),
     }
 }

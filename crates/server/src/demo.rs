@@ -46,12 +46,7 @@ struct DemoOrg {
 }
 
 const fn u(username: &'static str, name: &'static str, roles: &'static [Role]) -> DemoUser {
-    DemoUser {
-        username,
-        name,
-        roles,
-        personnel: Personnel::Complete,
-    }
+    DemoUser { username, name, roles, personnel: Personnel::Complete }
 }
 
 const fn u_in(
@@ -60,12 +55,7 @@ const fn u_in(
     roles: &'static [Role],
     personnel: Personnel,
 ) -> DemoUser {
-    DemoUser {
-        username,
-        name,
-        roles,
-        personnel,
-    }
+    DemoUser { username, name, roles, personnel }
 }
 
 use Role::{Admin, Clerk, Head, Leader, Reviewer};
@@ -87,20 +77,14 @@ const ORGS: &[DemoOrg] = &[
         kind: "12",
         org_type: OrgType::ImplementingAgency,
         region: "530000",
-        users: &[
-            u("agency.clerk", "刘晓燕", &[Clerk]),
-            u("agency.head", "陈国栋", &[Head]),
-        ],
+        users: &[u("agency.clerk", "刘晓燕", &[Clerk]), u("agency.head", "陈国栋", &[Head])],
     },
     DemoOrg {
         name: "云南省数据资源登记中心",
         kind: "12",
         org_type: OrgType::RegistrationBody,
         region: "530000",
-        users: &[
-            u("reg.clerk", "王丽华", &[Clerk]),
-            u("reg.head", "张德胜", &[Head]),
-        ],
+        users: &[u("reg.clerk", "王丽华", &[Clerk]), u("reg.head", "张德胜", &[Head])],
     },
     DemoOrg {
         name: "云南省运营平台运行保障中心",
@@ -131,50 +115,35 @@ const ORGS: &[DemoOrg] = &[
         kind: "11",
         org_type: OrgType::DataProvider,
         region: "530000",
-        users: &[
-            u("amr.clerk", "许文斌", &[Clerk]),
-            u("amr.head", "段春梅", &[Head]),
-        ],
+        users: &[u("amr.clerk", "许文斌", &[Clerk]), u("amr.head", "段春梅", &[Head])],
     },
     DemoOrg {
         name: "云南省人力资源和社会保障厅",
         kind: "11",
         org_type: OrgType::DataProvider,
         region: "530000",
-        users: &[
-            u("hrss.clerk", "普丽萍", &[Clerk]),
-            u("hrss.head", "李正清", &[Head]),
-        ],
+        users: &[u("hrss.clerk", "普丽萍", &[Clerk]), u("hrss.head", "李正清", &[Head])],
     },
     DemoOrg {
         name: "云南省住房公积金管理中心",
         kind: "12",
         org_type: OrgType::DataProvider,
         region: "530000",
-        users: &[
-            u("fund.clerk", "杨晓丹", &[Clerk]),
-            u("fund.head", "王建国", &[Head]),
-        ],
+        users: &[u("fund.clerk", "杨晓丹", &[Clerk]), u("fund.head", "王建国", &[Head])],
     },
     DemoOrg {
         name: "云南省文化和旅游厅",
         kind: "11",
         org_type: OrgType::DataProvider,
         region: "530000",
-        users: &[
-            u("tour.clerk", "和丽君", &[Clerk]),
-            u("tour.head", "施永华", &[Head]),
-        ],
+        users: &[u("tour.clerk", "和丽君", &[Clerk]), u("tour.head", "施永华", &[Head])],
     },
     DemoOrg {
         name: "春城供水集团有限公司",
         kind: "91",
         org_type: OrgType::PublicUtility,
         region: "530100",
-        users: &[
-            u("water.clerk", "钱卫国", &[Clerk]),
-            u("water.head", "董立新", &[Head]),
-        ],
+        users: &[u("water.clerk", "钱卫国", &[Clerk]), u("water.head", "董立新", &[Head])],
     },
     DemoOrg {
         name: "昆明市数据局",
@@ -192,10 +161,7 @@ const ORGS: &[DemoOrg] = &[
         kind: "12",
         org_type: OrgType::ImplementingAgency,
         region: "530100",
-        users: &[
-            u("kmagency.clerk", "邓雪梅", &[Clerk]),
-            u("kmagency.head", "胡志明", &[Head]),
-        ],
+        users: &[u("kmagency.clerk", "邓雪梅", &[Clerk]), u("kmagency.head", "胡志明", &[Head])],
     },
     DemoOrg {
         name: "大理白族自治州数据局",
@@ -216,12 +182,7 @@ const ORGS: &[DemoOrg] = &[
         users: &[
             u("fintech.clerk", "林小雨", &[Clerk]),
             u("fintech.head", "徐振华", &[Head]),
-            u_in(
-                "fintech.analyst",
-                "蒋思远",
-                &[Clerk],
-                Personnel::FilingReturned,
-            ),
+            u_in("fintech.analyst", "蒋思远", &[Clerk], Personnel::FilingReturned),
             u_in("fintech.intern", "沈佳琪", &[Clerk], Personnel::NoAgreement),
         ],
     },
@@ -230,20 +191,14 @@ const ORGS: &[DemoOrg] = &[
         kind: "91",
         org_type: OrgType::Developer,
         region: "532901",
-        users: &[
-            u("travel.clerk", "字丽娟", &[Clerk]),
-            u("travel.head", "杨顺昌", &[Head]),
-        ],
+        users: &[u("travel.clerk", "字丽娟", &[Clerk]), u("travel.head", "杨顺昌", &[Head])],
     },
     DemoOrg {
         name: "中共云南省委网络安全和信息化委员会办公室",
         kind: "11",
         org_type: OrgType::Supervisor,
         region: "530000",
-        users: &[
-            u("cac.clerk", "宋立军", &[Clerk]),
-            u("cac.head", "韩晓东", &[Head]),
-        ],
+        users: &[u("cac.clerk", "宋立军", &[Clerk]), u("cac.head", "韩晓东", &[Head])],
     },
 ];
 
@@ -282,43 +237,24 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> Result<Vec<DemoAccount>,
     for (i, o) in ORGS.iter().enumerate() {
         let region = RegionCode::parse(o.region).map_err(data_err)?;
         // 8-character organisation code body, deterministic and distinct per organisation.
-        let body = format!(
-            "{}{}{:08}",
-            o.kind,
-            o.region,
-            31_000_000 + (i as u32) * 7_919
-        );
+        let body = format!("{}{}{:08}", o.kind, o.region, 31_000_000 + (i as u32) * 7_919);
         let uscc = Uscc::complete(&body).map_err(data_err)?;
         // Seed history is spread over the past weeks so timelines look lived in.
         let at = now - Duration::days(40) + Duration::hours(i as i64);
         let mut tx = store.begin(at, &ctx).await?;
-        let org_id = tx
-            .create_org(&NewOrg {
-                name: o.name.to_owned(),
-                uscc,
-                org_type: o.org_type,
-                region,
-            })
-            .await?;
+        let org_id =
+            tx.create_org(&NewOrg { name: o.name.to_owned(), uscc, org_type: o.org_type, region }).await?;
         let mut ids = Vec::new();
         for d in o.users {
             person += 1;
             // Born in the org's prefecture; sequence odd or even by position.
-            let birth = format!(
-                "19{:02}{:02}{:02}",
-                70 + (person % 25),
-                1 + (person % 12),
-                1 + (person % 27)
-            );
-            let rid_region = if o.region.ends_with("0000") {
-                "530102"
-            } else {
-                o.region
-            };
-            let rid = ResidentId::complete(&format!("{rid_region}{birth}{:03}", 100 + person))
-                .map_err(data_err)?;
-            let mobile = Mobile::parse(&format!("139{:08}", 87_000_000 + person * 1_371))
-                .map_err(data_err)?;
+            let birth =
+                format!("19{:02}{:02}{:02}", 70 + (person % 25), 1 + (person % 12), 1 + (person % 27));
+            let rid_region = if o.region.ends_with("0000") { "530102" } else { o.region };
+            let rid =
+                ResidentId::complete(&format!("{rid_region}{birth}{:03}", 100 + person)).map_err(data_err)?;
+            let mobile =
+                Mobile::parse(&format!("139{:08}", 87_000_000 + person * 1_371)).map_err(data_err)?;
             let id = tx
                 .create_user(&NewUser {
                     org_id,
@@ -341,11 +277,9 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> Result<Vec<DemoAccount>,
             .await?;
             if d.personnel != Personnel::NoAgreement {
                 let signed = today - Duration::days(60);
-                let a =
-                    ConfidentialityAgreement::new(signed, Some(signed + Duration::days(3 * 365)))
-                        .map_err(data_err)?;
-                tx.record_agreement(id, &a, &format!("保密〔2026〕{:03}号", person))
-                    .await?;
+                let a = ConfidentialityAgreement::new(signed, Some(signed + Duration::days(3 * 365)))
+                    .map_err(data_err)?;
+                tx.record_agreement(id, &a, &format!("保密〔2026〕{:03}号", person)).await?;
             }
             if d.personnel == Personnel::Complete || d.personnel == Personnel::NoAgreement {
                 tx.set_filing(id, FilingStatus::Approved, None).await?;
@@ -355,41 +289,20 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> Result<Vec<DemoAccount>,
         tx.commit().await?;
         // Filings that wait for the 负责人, or were sent back, go through the real chain.
         for (id, d) in &ids {
-            if !matches!(
-                d.personnel,
-                Personnel::FilingPending | Personnel::FilingReturned
-            ) {
+            if !matches!(d.personnel, Personnel::FilingPending | Personnel::FilingReturned) {
                 continue;
             }
-            let heads: Vec<i64> = ids
-                .iter()
-                .filter(|(_, x)| x.roles.contains(&Head))
-                .map(|(i, _)| *i)
-                .collect();
-            let clerk = ids
-                .iter()
-                .find(|(i, x)| x.roles.contains(&Clerk) && i != id)
-                .map(|(i, _)| *i)
-                .unwrap_or(*id);
+            let heads: Vec<i64> =
+                ids.iter().filter(|(_, x)| x.roles.contains(&Head)).map(|(i, _)| *i).collect();
+            let clerk =
+                ids.iter().find(|(i, x)| x.roles.contains(&Clerk) && i != id).map(|(i, _)| *i).unwrap_or(*id);
             let (mut approval, _) = Approval::start(clerk, ChainSpec::head_only(), |r| {
                 if r == Head { heads.clone() } else { vec![] }
             })
             .map_err(data_err)?;
-            let when = now
-                - Duration::days(if d.personnel == Personnel::FilingPending {
-                    3
-                } else {
-                    8
-                });
+            let when = now - Duration::days(if d.personnel == Personnel::FilingPending { 3 } else { 8 });
             let mut tx = store
-                .begin(
-                    when,
-                    &AuditCtx {
-                        user_id: Some(clerk),
-                        org_id: Some(org_id),
-                        ..ctx.clone()
-                    },
-                )
+                .begin(when, &AuditCtx { user_id: Some(clerk), org_id: Some(org_id), ..ctx.clone() })
                 .await?;
             let approval_id = tx
                 .insert_approval(
@@ -405,8 +318,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> Result<Vec<DemoAccount>,
                     crate::web::beijing_date(when),
                 )
                 .await?;
-            tx.set_filing(*id, FilingStatus::Pending, Some(approval_id))
-                .await?;
+            tx.set_filing(*id, FilingStatus::Pending, Some(approval_id)).await?;
             tx.audit(yunshu_store::Change::ok(
                 "user.submit_filing",
                 "user",
@@ -424,17 +336,9 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> Result<Vec<DemoAccount>,
                     .map_err(data_err)?;
                 let later = when + Duration::days(2);
                 let mut tx = store
-                    .begin(
-                        later,
-                        &AuditCtx {
-                            user_id: Some(*head),
-                            org_id: Some(org_id),
-                            ..ctx.clone()
-                        },
-                    )
+                    .begin(later, &AuditCtx { user_id: Some(*head), org_id: Some(org_id), ..ctx.clone() })
                     .await?;
-                tx.save_approval(&rec, &approval, &cal, crate::web::beijing_date(later))
-                    .await?;
+                tx.save_approval(&rec, &approval, &cal, crate::web::beijing_date(later)).await?;
                 tx.set_filing(*id, FilingStatus::Returned, None).await?;
                 tx.audit(yunshu_store::Change::ok(
                     "approval.return",

@@ -33,23 +33,12 @@ impl AppError {
     }
 
     /// 422 naming the field and what is wrong with it.
-    pub fn invalid(
-        field: &'static str,
-        code: &'static str,
-        message: impl Into<String>,
-    ) -> AppError {
-        AppError {
-            field: Some(field),
-            ..AppError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-        }
+    pub fn invalid(field: &'static str, code: &'static str, message: impl Into<String>) -> AppError {
+        AppError { field: Some(field), ..AppError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message) }
     }
 
     pub fn forbidden() -> AppError {
-        AppError::new(
-            StatusCode::FORBIDDEN,
-            "auth.forbidden",
-            "您没有执行此操作的权限",
-        )
+        AppError::new(StatusCode::FORBIDDEN, "auth.forbidden", "您没有执行此操作的权限")
     }
 
     pub fn unauthenticated() -> AppError {
@@ -57,11 +46,7 @@ impl AppError {
     }
 
     pub fn not_found() -> AppError {
-        AppError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "您访问的页面或记录不存在",
-        )
+        AppError::new(StatusCode::NOT_FOUND, "not_found", "您访问的页面或记录不存在")
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
@@ -82,16 +67,13 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
         match e {
             StoreError::NotFound => AppError::not_found(),
-            StoreError::Conflict("uscc") => AppError::conflict(
-                "org.duplicate_uscc",
-                "该统一社会信用代码已登记，不能重复创建",
-            ),
+            StoreError::Conflict("uscc") => {
+                AppError::conflict("org.duplicate_uscc", "该统一社会信用代码已登记，不能重复创建")
+            }
             StoreError::Conflict("username") => {
                 AppError::conflict("user.duplicate_username", "该登录名已被使用")
             }
-            StoreError::Conflict(what) => {
-                AppError::conflict("conflict", format!("记录已存在：{what}"))
-            }
+            StoreError::Conflict(what) => AppError::conflict("conflict", format!("记录已存在：{what}")),
             other => AppError::internal(other),
         }
     }
@@ -121,9 +103,7 @@ impl IntoResponse for AppError {
         let status = self.status;
         let mut r = status.into_response();
         r.extensions_mut()
-            .insert(crate::context::PendingError(std::sync::Arc::new(
-                std::sync::Mutex::new(Some(self)),
-            )));
+            .insert(crate::context::PendingError(std::sync::Arc::new(std::sync::Mutex::new(Some(self)))));
         r
     }
 }

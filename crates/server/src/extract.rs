@@ -29,31 +29,21 @@ fn json_rejection(e: JsonRejection) -> AppError {
             "request.invalid_fields",
             format!("请求字段缺失或类型不符：{}", d.body_text()),
         ),
-        JsonRejection::JsonSyntaxError(_) => AppError::new(
-            StatusCode::BAD_REQUEST,
-            "request.malformed_json",
-            "请求体不是合法的 JSON",
-        ),
+        JsonRejection::JsonSyntaxError(_) => {
+            AppError::new(StatusCode::BAD_REQUEST, "request.malformed_json", "请求体不是合法的 JSON")
+        }
         JsonRejection::MissingJsonContentType(_) => AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "request.content_type",
             "请求须使用 Content-Type: application/json",
         ),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
-        other => AppError::new(
-            StatusCode::BAD_REQUEST,
-            "request.bad_body",
-            other.body_text(),
-        ),
+        other => AppError::new(StatusCode::BAD_REQUEST, "request.bad_body", other.body_text()),
     }
 }
 
 pub fn too_large() -> AppError {
-    AppError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "request.too_large",
-        "提交的内容超过大小限制",
-    )
+    AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "提交的内容超过大小限制")
 }
 
 /// URL-encoded form body (web pages).
@@ -70,11 +60,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
                 format!("表单内容不完整或格式有误：{}", e.body_text()),
             )),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
-            Err(e) => Err(AppError::new(
-                StatusCode::BAD_REQUEST,
-                "request.bad_form",
-                e.body_text(),
-            )),
+            Err(e) => Err(AppError::new(StatusCode::BAD_REQUEST, "request.bad_form", e.body_text())),
         }
     }
 }

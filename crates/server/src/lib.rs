@@ -104,12 +104,7 @@ impl AppState {
 
     /// Signs the audit head if it moved, into the database and the file outside it.
     pub async fn checkpoint(&self) -> Result<(), String> {
-        if let Some(cp) = self
-            .store
-            .checkpoint_head(self.now())
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        if let Some(cp) = self.store.checkpoint_head(self.now()).await.map_err(|e| e.to_string())? {
             self.checkpoints.append(&cp).map_err(|e| e.to_string())?;
         }
         Ok(())
@@ -123,10 +118,7 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .merge(api::router())
         .fallback(context::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            context::guard,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), context::guard))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -157,9 +149,7 @@ pub async fn serve_on(
         }
     });
     let app = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     checkpointer.abort();
     if let Err(e) = state.checkpoint().await {
         tracing::error!(error = %e, "final audit checkpoint failed");

@@ -3,11 +3,28 @@
 
 use axum::extract::State;
 use axum::http::Method;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
-use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{
+    ComponentsBuilder, Content, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref,
+    RefOr, Required, ResponseBuilder,
+};
 
 use crate::AppState;
 use crate::routes::{Kind, ROUTES};
+
+/// A schema reference, `Name` or `Name[]` for an array of it.
+fn schema_ref(name: &str) -> RefOr<Schema> {
+    match name.strip_suffix("[]") {
+        Some(item) => RefOr::T(Schema::Array(ArrayBuilder::new().items(Ref::from_schema_name(item)).build())),
+        None => RefOr::Ref(Ref::from_schema_name(name)),
+    }
+}
+
+fn json_content(name: &str) -> Content {
+    ContentBuilder::new().schema(Some(schema_ref(name))).build()
+}
 
 pub fn build() -> OpenApi {
     let mut paths = PathsBuilder::new();
@@ -19,14 +36,51 @@ pub fn build() -> OpenApi {
             Method::DELETE => HttpMethod::Delete,
             _ => continue,
         };
-        let op = OperationBuilder::new()
-            .summary(Some(r.summary))
-            .description(Some(format!(
-                "Policy action: `{}`. Errors: JSON `ErrorBody` {{code, message, operation_id}}.",
-                r.action
-            )))
-            .build();
-        paths = paths.path(r.path, PathItem::new(method, op));
+        let mut op = OperationBuilder::new().summary(Some(r.summary)).description(Some(format!(
+            "Policy action: `{}`. Authenticate with `Authorization: Bearer <token>` (or the web \
+             session with an `x-csrf-token` header).",
+            r.action
+        )));
+        // Path parameters: `{id}` is an integer, the others are words.
+        for part in r.path.split('/') {
+            if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                let ty = if name == "id" { Type::Integer } else { Type::String };
+                op = op.parameter(
+                    ParameterBuilder::new()
+                        .name(name)
+                        .parameter_in(ParameterIn::Path)
+                        .required(Required::True)
+                        .schema(Some(ObjectBuilder::new().schema_type(ty).build())),
+                );
+            }
+        }
+        if let Some(body) = r.request {
+            op = op.request_body(Some(
+                RequestBodyBuilder::new().content("application/json", json_content(body)).build(),
+            ));
+        }
+        let created = r.method == Method::POST && matches!(r.response, Some("Created" | "NewToken"));
+        op = match r.response {
+            Some(name) => op.response(
+                if created { "201" } else { "200" },
+                ResponseBuilder::new()
+                    .description("OK")
+                    .content("application/json", json_content(name))
+                    .build(),
+            ),
+            None if r.path.ends_with("openapi.json") => {
+                op.response("200", ResponseBuilder::new().description("This document").build())
+            }
+            None => op.response("204", ResponseBuilder::new().description("Done").build()),
+        };
+        op = op.response(
+            "default",
+            ResponseBuilder::new()
+                .description("Error: 400 malformed, 401 unauthenticated, 403 refused, 404, 409 conflict, 413 too large, 422 invalid field")
+                .content("application/json", json_content("ErrorBody"))
+                .build(),
+        );
+        paths = paths.path(r.path, PathItem::new(method, op.build()));
     }
     let components = ComponentsBuilder::new()
         .schema_from::<crate::error::ErrorBody>()
@@ -68,4 +122,24 @@ pub fn build() -> OpenApi {
 
 pub async fn document(State(_state): State<AppState>) -> axum::Json<OpenApi> {
     axum::Json(build())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Every schema an API route names exists in the components, so the document has no dangling refs.
+    #[test]
+    fn every_referenced_schema_is_a_component() {
+        let doc = serde_json::to_value(build()).unwrap();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for r in ROUTES.iter().filter(|r| r.kind == Kind::Api) {
+            for name in [r.request, r.response].into_iter().flatten() {
+                let name = name.trim_end_matches("[]");
+                assert!(schemas.contains_key(name), "{} {}: schema {name} missing", r.method, r.path);
+            }
+        }
+        assert!(doc["paths"]["/api/v1/orgs/{id}"]["get"]["parameters"][0]["name"] == "id");
+    }
 }

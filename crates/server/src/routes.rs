@@ -22,36 +22,27 @@ pub struct RouteSpec {
     pub kind: Kind,
     /// One line for the OpenAPI document and the docs.
     pub summary: &'static str,
+    /// API only: the JSON body schema (a component of the OpenAPI document), if any.
+    pub request: Option<&'static str>,
+    /// API only: the JSON answer schema; `None` for 204 No Content.
+    pub response: Option<&'static str>,
 }
 
-const fn page(
-    method: Method,
-    path: &'static str,
-    action: &'static str,
-    summary: &'static str,
-) -> RouteSpec {
-    RouteSpec {
-        method,
-        path,
-        action,
-        kind: Kind::Page,
-        summary,
+impl RouteSpec {
+    /// Declares the JSON body and answer of an API route (names of OpenAPI component schemas).
+    pub const fn io(mut self, request: Option<&'static str>, response: Option<&'static str>) -> RouteSpec {
+        self.request = request;
+        self.response = response;
+        self
     }
 }
 
-const fn api(
-    method: Method,
-    path: &'static str,
-    action: &'static str,
-    summary: &'static str,
-) -> RouteSpec {
-    RouteSpec {
-        method,
-        path,
-        action,
-        kind: Kind::Api,
-        summary,
-    }
+const fn page(method: Method, path: &'static str, action: &'static str, summary: &'static str) -> RouteSpec {
+    RouteSpec { method, path, action, kind: Kind::Page, summary, request: None, response: None }
+}
+
+const fn api(method: Method, path: &'static str, action: &'static str, summary: &'static str) -> RouteSpec {
+    RouteSpec { method, path, action, kind: Kind::Api, summary, request: None, response: None }
 }
 
 pub const ROUTES: &[RouteSpec] = &[
@@ -61,234 +52,104 @@ pub const ROUTES: &[RouteSpec] = &[
     page(Method::GET, "/login/totp", "public.view", "动态口令验证页"),
     page(Method::POST, "/login/totp", "public.view", "动态口令验证"),
     page(Method::GET, "/static/{file}", "public.view", "静态资源"),
-    api(Method::GET, "/healthz", "public.view", "Health check"),
-    api(
-        Method::GET,
-        "/api/v1/openapi.json",
-        "public.view",
-        "This API description",
-    ),
+    api(Method::GET, "/healthz", "public.view", "Health check").io(None, Some("Health")),
+    api(Method::GET, "/api/v1/openapi.json", "public.view", "This API description").io(None, None),
     // Every signed-in user.
     page(Method::GET, "/", "desk.view", "工作台"),
     page(Method::POST, "/logout", "account.manage", "退出登录"),
     page(Method::GET, "/account", "account.manage", "个人设置"),
-    page(
-        Method::POST,
-        "/account/password",
-        "account.manage",
-        "修改密码",
-    ),
-    page(
-        Method::POST,
-        "/account/totp",
-        "account.manage",
-        "绑定动态口令",
-    ),
-    page(
-        Method::POST,
-        "/account/tokens",
-        "account.manage",
-        "创建接口令牌",
-    ),
-    page(
-        Method::POST,
-        "/account/tokens/{id}/revoke",
-        "account.manage",
-        "吊销接口令牌",
-    ),
+    page(Method::POST, "/account/password", "account.manage", "修改密码"),
+    page(Method::POST, "/account/totp", "account.manage", "绑定动态口令"),
+    page(Method::POST, "/account/tokens", "account.manage", "创建接口令牌"),
+    page(Method::POST, "/account/tokens/{id}/revoke", "account.manage", "吊销接口令牌"),
     page(Method::GET, "/calendar", "calendar.view", "工作日历"),
-    api(
-        Method::GET,
-        "/api/v1/me",
-        "desk.view",
-        "The signed-in user, organisation and region",
-    ),
-    api(
-        Method::GET,
-        "/api/v1/todo",
-        "desk.view",
-        "To-do list (待办) of the signed-in user",
-    ),
-    api(
-        Method::GET,
-        "/api/v1/regions",
-        "region.view",
-        "Yunnan region tree (GB/T 2260)",
-    ),
+    api(Method::GET, "/api/v1/me", "desk.view", "The signed-in user, organisation and region")
+        .io(None, Some("MeView")),
+    api(Method::GET, "/api/v1/todo", "desk.view", "To-do list (待办) of the signed-in user")
+        .io(None, Some("TodoItem[]")),
+    api(Method::GET, "/api/v1/regions", "region.view", "Yunnan region tree (GB/T 2260)")
+        .io(None, Some("RegionView[]")),
     api(
         Method::GET,
         "/api/v1/calendar/add-working-days",
         "calendar.view",
         "Date N official working days after a start date",
-    ),
+    )
+    .io(None, Some("PeriodAnswer")),
     api(
         Method::GET,
         "/api/v1/calendar/add-days",
         "calendar.view",
         "End of a calendar-day period (Civil Code rule)",
-    ),
-    api(
-        Method::GET,
-        "/api/v1/tokens",
-        "account.manage",
-        "The signed-in user's API tokens",
-    ),
-    api(
-        Method::POST,
-        "/api/v1/tokens",
-        "account.manage",
-        "Create an API token",
-    ),
-    api(
-        Method::POST,
-        "/api/v1/tokens/{id}/revoke",
-        "account.manage",
-        "Revoke an API token",
-    ),
+    )
+    .io(None, Some("PeriodAnswer")),
+    api(Method::GET, "/api/v1/tokens", "account.manage", "The signed-in user's API tokens")
+        .io(None, Some("TokenView[]")),
+    api(Method::POST, "/api/v1/tokens", "account.manage", "Create an API token")
+        .io(Some("TokenInput"), Some("NewToken")),
+    api(Method::POST, "/api/v1/tokens/{id}/revoke", "account.manage", "Revoke an API token").io(None, None),
     // Organisations and users.
     page(Method::GET, "/admin/orgs", "org.view", "机构管理"),
     page(Method::POST, "/admin/orgs", "org.create", "新增机构"),
     page(Method::GET, "/admin/orgs/{id}", "org.view", "机构详情"),
-    page(
-        Method::POST,
-        "/admin/orgs/{id}/chains",
-        "chain.configure",
-        "设置审批链",
-    ),
+    page(Method::POST, "/admin/orgs/{id}/chains", "chain.configure", "设置审批链"),
     page(Method::GET, "/admin/users", "user.view", "用户管理"),
     page(Method::POST, "/admin/users", "user.create", "新增用户"),
     page(Method::GET, "/admin/users/{id}", "user.view", "用户详情"),
-    page(
-        Method::POST,
-        "/admin/users/{id}/verify-identity",
-        "user.manage",
-        "实名核验",
-    ),
-    page(
-        Method::POST,
-        "/admin/users/{id}/agreement",
-        "user.manage",
-        "登记保密协议",
-    ),
-    page(
-        Method::POST,
-        "/admin/users/{id}/filing",
-        "user.manage",
-        "提交人员备案",
-    ),
-    page(
-        Method::POST,
-        "/admin/users/{id}/deactivate",
-        "user.deactivate",
-        "停用账号",
-    ),
-    api(
-        Method::GET,
-        "/api/v1/orgs",
-        "org.view",
-        "Organisations in the caller's region",
-    ),
-    api(
-        Method::POST,
-        "/api/v1/orgs",
-        "org.create",
-        "Create an organisation",
-    ),
-    api(
-        Method::GET,
-        "/api/v1/orgs/{id}",
-        "org.view",
-        "One organisation",
-    ),
+    page(Method::POST, "/admin/users/{id}/verify-identity", "user.manage", "实名核验"),
+    page(Method::POST, "/admin/users/{id}/agreement", "user.manage", "登记保密协议"),
+    page(Method::POST, "/admin/users/{id}/filing", "user.manage", "提交人员备案"),
+    page(Method::POST, "/admin/users/{id}/deactivate", "user.deactivate", "停用账号"),
+    api(Method::GET, "/api/v1/orgs", "org.view", "Organisations in the caller's region")
+        .io(None, Some("OrgView[]")),
+    api(Method::POST, "/api/v1/orgs", "org.create", "Create an organisation")
+        .io(Some("OrgInput"), Some("Created")),
+    api(Method::GET, "/api/v1/orgs/{id}", "org.view", "One organisation").io(None, Some("OrgView")),
     api(
         Method::PUT,
         "/api/v1/orgs/{id}/chains/{action}",
         "chain.configure",
         "Set an internal approval chain",
-    ),
-    api(
-        Method::GET,
-        "/api/v1/users",
-        "user.view",
-        "Users in the caller's region",
-    ),
-    api(
-        Method::POST,
-        "/api/v1/users",
-        "user.create",
-        "Create a user",
-    ),
-    api(Method::GET, "/api/v1/users/{id}", "user.view", "One user"),
-    api(
-        Method::POST,
-        "/api/v1/users/{id}/verify-identity",
-        "user.manage",
-        "Run the identity verifier",
-    ),
-    api(
-        Method::POST,
-        "/api/v1/users/{id}/agreement",
-        "user.manage",
-        "Record a confidentiality agreement",
-    ),
-    api(
-        Method::POST,
-        "/api/v1/users/{id}/filing",
-        "user.manage",
-        "Submit the personnel filing",
-    ),
-    api(
-        Method::POST,
-        "/api/v1/users/{id}/deactivate",
-        "user.deactivate",
-        "Deactivate a user",
-    ),
+    )
+    .io(Some("ChainInput"), None),
+    api(Method::GET, "/api/v1/users", "user.view", "Users in the caller's region")
+        .io(None, Some("UserView[]")),
+    api(Method::POST, "/api/v1/users", "user.create", "Create a user").io(Some("UserInput"), Some("Created")),
+    api(Method::GET, "/api/v1/users/{id}", "user.view", "One user").io(None, Some("UserView")),
+    api(Method::POST, "/api/v1/users/{id}/verify-identity", "user.manage", "Run the identity verifier")
+        .io(None, Some("IdentityView")),
+    api(Method::POST, "/api/v1/users/{id}/agreement", "user.manage", "Record a confidentiality agreement")
+        .io(Some("AgreementInput"), None),
+    api(Method::POST, "/api/v1/users/{id}/filing", "user.manage", "Submit the personnel filing")
+        .io(None, Some("Created")),
+    api(Method::POST, "/api/v1/users/{id}/deactivate", "user.deactivate", "Deactivate a user").io(None, None),
     // Approvals.
     page(Method::GET, "/approvals/{id}", "approval.view", "审批详情"),
-    page(
-        Method::POST,
-        "/approvals/{id}/{decision}",
-        "approval.act",
-        "审批操作",
-    ),
-    api(
-        Method::GET,
-        "/api/v1/approvals/{id}",
-        "approval.view",
-        "One approval with its tasks",
-    ),
+    page(Method::POST, "/approvals/{id}/{decision}", "approval.act", "审批操作"),
+    api(Method::GET, "/api/v1/approvals/{id}", "approval.view", "One approval with its tasks")
+        .io(None, Some("ApprovalView")),
     api(
         Method::POST,
         "/api/v1/approvals/{id}/{decision}",
         "approval.act",
         "Act on an approval: approve, reject, return, withdraw, resubmit, transfer, remind",
-    ),
+    )
+    .io(Some("DecisionInput"), Some("ApprovalView")),
     // Calendar administration.
-    page(
-        Method::POST,
-        "/calendar/schedules",
-        "calendar.load",
-        "载入年度节假日安排",
-    ),
+    page(Method::POST, "/calendar/schedules", "calendar.load", "载入年度节假日安排"),
     api(
         Method::POST,
         "/api/v1/calendar/schedules",
         "calendar.load",
         "Load a year's official holiday schedule",
-    ),
+    )
+    .io(Some("ScheduleInput"), Some("ScheduleLoaded")),
     // Audit.
     page(Method::GET, "/audit", "audit.view", "审计日志"),
-    api(
-        Method::GET,
-        "/api/v1/audit",
-        "audit.view",
-        "Recent audit records",
-    ),
+    api(Method::GET, "/api/v1/audit", "audit.view", "Recent audit records").io(None, Some("AuditView[]")),
 ];
 
 /// Finds the row for a matched path and method.
 pub fn find(method: &Method, path: &str) -> Option<&'static RouteSpec> {
-    ROUTES
-        .iter()
-        .find(|r| r.method == *method && r.path == path)
+    ROUTES.iter().find(|r| r.method == *method && r.path == path)
 }

@@ -31,19 +31,12 @@ fn id_error(field: &'static str, label: &str, e: IdError) -> AppError {
 }
 
 pub fn org_resource(org: &Organisation) -> PolicyResource {
-    PolicyResource::Org {
-        id: org.id,
-        region: org.region,
-    }
+    PolicyResource::Org { id: org.id, region: org.region }
 }
 
 pub async fn user_resource(state: &AppState, user: &User) -> AppResult<PolicyResource> {
     let org = state.store.org(user.org_id).await?;
-    Ok(PolicyResource::User {
-        id: user.id,
-        org_id: org.id,
-        region: org.region,
-    })
+    Ok(PolicyResource::User { id: user.id, org_id: org.id, region: org.region })
 }
 
 /// Raw input for a new organisation (form or JSON).
@@ -63,11 +56,7 @@ pub struct OrgInput {
 pub fn parse_org(state: &AppState, input: &OrgInput) -> AppResult<NewOrg> {
     let name = input.name.trim();
     if name.chars().count() < 2 || name.chars().count() > 100 {
-        return Err(AppError::invalid(
-            "name",
-            "org.name_length",
-            "机构名称应为 2 至 100 个字符",
-        ));
+        return Err(AppError::invalid("name", "org.name_length", "机构名称应为 2 至 100 个字符"));
     }
     let uscc = Uscc::parse(&input.uscc).map_err(|e| id_error("uscc", "统一社会信用代码", e))?;
     let org_type = OrgType::parse(input.org_type.trim())
@@ -76,25 +65,13 @@ pub fn parse_org(state: &AppState, input: &OrgInput) -> AppResult<NewOrg> {
         .ok()
         .filter(|r| state.regions.get(r).is_some())
         .ok_or_else(|| AppError::invalid("region", "region.unknown", "请选择云南省内的行政区划"))?;
-    Ok(NewOrg {
-        name: name.to_owned(),
-        uscc,
-        org_type,
-        region,
-    })
+    Ok(NewOrg { name: name.to_owned(), uscc, org_type, region })
 }
 
 pub async fn create_org(state: &AppState, ctx: &Ctx, input: &OrgInput) -> AppResult<i64> {
     let org = parse_org(state, input)?;
     // The new organisation must sit inside the caller's area.
-    ctx.require(
-        state,
-        "org.create",
-        &PolicyResource::Org {
-            id: 0,
-            region: org.region,
-        },
-    )?;
+    ctx.require(state, "org.create", &PolicyResource::Org { id: 0, region: org.region })?;
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
     let id = tx.create_org(&org).await?;
     tx.commit().await?;
@@ -132,32 +109,23 @@ pub fn parse_user(input: &UserInput) -> AppResult<ParsedUser> {
         .map_err(|e| AppError::invalid("username", e.code(), e.message_zh()))?;
     let name = PersonName::parse(&input.display_name)
         .map_err(|e| AppError::invalid("display_name", e.code(), e.message_zh()))?;
-    let resident_id = ResidentId::parse(&input.resident_id)
-        .map_err(|e| id_error("resident_id", "身份证号码", e))?;
+    let resident_id =
+        ResidentId::parse(&input.resident_id).map_err(|e| id_error("resident_id", "身份证号码", e))?;
     let mobile = Mobile::parse(&input.mobile).map_err(|e| id_error("mobile", "手机号码", e))?;
     let mut roles = Vec::new();
     for r in &input.roles {
-        roles.push(Role::parse(r.trim()).map_err(|_| {
-            AppError::invalid("roles", "user.role_unknown", format!("未知岗位：{r}"))
-        })?);
+        roles.push(
+            Role::parse(r.trim())
+                .map_err(|_| AppError::invalid("roles", "user.role_unknown", format!("未知岗位：{r}")))?,
+        );
     }
     let roles = RoleSet::new(roles);
     if roles.is_empty() {
-        return Err(AppError::invalid(
-            "roles",
-            "user.roles_empty",
-            "请至少选择一个岗位",
-        ));
+        return Err(AppError::invalid("roles", "user.roles_empty", "请至少选择一个岗位"));
     }
     check_password_policy(&input.password, username.as_str())
         .map_err(|e| AppError::invalid("password", e.code(), e.message_zh()))?;
-    Ok(ParsedUser {
-        username,
-        name,
-        resident_id,
-        mobile,
-        roles,
-    })
+    Ok(ParsedUser { username, name, resident_id, mobile, roles })
 }
 
 pub async fn create_user(state: &AppState, ctx: &Ctx, input: &UserInput) -> AppResult<i64> {
@@ -194,18 +162,10 @@ pub async fn user_for(state: &AppState, ctx: &Ctx, id: i64, action: &str) -> App
     Ok(user)
 }
 
-pub async fn verify_identity(
-    state: &AppState,
-    ctx: &Ctx,
-    user_id: i64,
-) -> AppResult<IdentityResult> {
+pub async fn verify_identity(state: &AppState, ctx: &Ctx, user_id: i64) -> AppResult<IdentityResult> {
     let user = user_for(state, ctx, user_id, "user.manage").await?;
     let v = state.verifier.verify(&user.display_name, &user.resident_id);
-    let result = IdentityResult {
-        status: v.status,
-        verifier: v.verifier,
-        detail: v.detail,
-    };
+    let result = IdentityResult { status: v.status, verifier: v.verifier, detail: v.detail };
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
     tx.record_identity(user.id, &result).await?;
     tx.commit().await?;
@@ -236,11 +196,7 @@ pub async fn record_agreement(
 ) -> AppResult<()> {
     let signed = parse_date("signed_on", &input.signed_on)?;
     if signed > ctx.today() {
-        return Err(AppError::invalid(
-            "signed_on",
-            "agreement.future",
-            "签署日期不能晚于今天",
-        ));
+        return Err(AppError::invalid("signed_on", "agreement.future", "签署日期不能晚于今天"));
     }
     let expires = match input.expires_on.as_deref().map(str::trim) {
         Some(s) if !s.is_empty() => Some(parse_date("expires_on", s)?),
@@ -275,13 +231,7 @@ async fn resolver(state: &AppState, org_id: i64, exclude: Option<i64>) -> AppRes
 }
 
 fn resolve_fn(users: &[User]) -> impl Fn(Role) -> Vec<i64> + '_ {
-    move |role| {
-        users
-            .iter()
-            .filter(|u| u.roles.contains(role))
-            .map(|u| u.id)
-            .collect()
-    }
+    move |role| users.iter().filter(|u| u.roles.contains(role)).map(|u| u.id).collect()
 }
 
 /// Submits a user's personnel filing (人员备案) to their organisation's chain.
@@ -289,16 +239,9 @@ pub async fn submit_filing(state: &AppState, ctx: &Ctx, user_id: i64) -> AppResu
     let me = ctx.me()?;
     let user = user_for(state, ctx, user_id, "user.manage").await?;
     if matches!(user.filing, FilingStatus::Pending | FilingStatus::Approved) {
-        return Err(AppError::conflict(
-            "filing.already",
-            "该人员备案已提交或已通过",
-        ));
+        return Err(AppError::conflict("filing.already", "该人员备案已提交或已通过"));
     }
-    let spec = state
-        .store
-        .chain_spec(user.org_id, FILING_ACTION)
-        .await?
-        .unwrap_or_else(ChainSpec::head_only);
+    let spec = state.store.chain_spec(user.org_id, FILING_ACTION).await?.unwrap_or_else(ChainSpec::head_only);
     let users = resolver(state, user.org_id, Some(user.id)).await?;
     let (approval, outcome) = Approval::start(me.user.id, spec, resolve_fn(&users))?;
     let cal = state.store.work_calendar().await?;
@@ -317,8 +260,7 @@ pub async fn submit_filing(state: &AppState, ctx: &Ctx, user_id: i64) -> AppResu
             ctx.today(),
         )
         .await?;
-    tx.set_filing(user.id, FilingStatus::Pending, Some(approval_id))
-        .await?;
+    tx.set_filing(user.id, FilingStatus::Pending, Some(approval_id)).await?;
     if let Outcome::Started { assignees } = &outcome {
         for a in assignees {
             tx.notify(
@@ -343,10 +285,7 @@ pub async fn submit_filing(state: &AppState, ctx: &Ctx, user_id: i64) -> AppResu
 pub async fn deactivate_user(state: &AppState, ctx: &Ctx, user_id: i64) -> AppResult<()> {
     let me = ctx.me()?;
     if me.user.id == user_id {
-        return Err(AppError::conflict(
-            "user.self_deactivate",
-            "不能停用自己的账号",
-        ));
+        return Err(AppError::conflict("user.self_deactivate", "不能停用自己的账号"));
     }
     let user = user_for(state, ctx, user_id, "user.deactivate").await?;
     if !user.active {
@@ -407,24 +346,12 @@ pub struct DecisionInput {
 }
 
 /// Loads an approval the caller may see.
-pub async fn approval_for(
-    state: &AppState,
-    ctx: &Ctx,
-    id: i64,
-    action: &str,
-) -> AppResult<ApprovalRecord> {
+pub async fn approval_for(state: &AppState, ctx: &Ctx, id: i64, action: &str) -> AppResult<ApprovalRecord> {
     let rec = state.store.approval(id).await?;
     let org = state.store.org(rec.org_id).await?;
-    let resource = PolicyResource::Approval {
-        id,
-        org_id: org.id,
-        region: org.region,
-    };
+    let resource = PolicyResource::Approval { id, org_id: org.id, region: org.region };
     // The initiator may always follow what they submitted, even from another organisation.
-    let initiator = ctx
-        .principal
-        .as_ref()
-        .is_some_and(|p| p.user.id == rec.approval.initiator);
+    let initiator = ctx.principal.as_ref().is_some_and(|p| p.user.id == rec.approval.initiator);
     if !initiator {
         ctx.require(state, action, &resource)?;
     }
@@ -440,11 +367,7 @@ pub async fn decide(
 ) -> AppResult<Outcome> {
     let me = ctx.me()?.user.id;
     let rec = approval_for(state, ctx, id, "approval.act").await?;
-    let subject_user = if rec.subject_type == "user" {
-        rec.subject_id.parse::<i64>().ok()
-    } else {
-        None
-    };
+    let subject_user = if rec.subject_type == "user" { rec.subject_id.parse::<i64>().ok() } else { None };
     let users = resolver(state, rec.org_id, subject_user).await?;
     let resolve = resolve_fn(&users);
     let comment = input.comment.clone().filter(|c| !c.trim().is_empty());
@@ -457,9 +380,9 @@ pub async fn decide(
         Decision::Resubmit => a.resubmit(me, &resolve)?,
         Decision::Remind => a.remind(me)?,
         Decision::Transfer => {
-            let to = input.to_user.ok_or_else(|| {
-                AppError::invalid("to_user", "approval.transfer_target", "请选择转办人员")
-            })?;
+            let to = input
+                .to_user
+                .ok_or_else(|| AppError::invalid("to_user", "approval.transfer_target", "请选择转办人员"))?;
             if !users.iter().any(|u| u.id == to) {
                 return Err(AppError::invalid(
                     "to_user",
@@ -477,14 +400,12 @@ pub async fn decide(
     match &outcome {
         Outcome::Advanced { assignees, .. } | Outcome::Started { assignees } => {
             for u in assignees {
-                tx.notify(*u, &format!("待办：{}", rec.title), Some(&link))
-                    .await?;
+                tx.notify(*u, &format!("待办：{}", rec.title), Some(&link)).await?;
             }
         }
         Outcome::Reminded { assignees } => {
             for u in assignees {
-                tx.notify(*u, &format!("催办：{}", rec.title), Some(&link))
-                    .await?;
+                tx.notify(*u, &format!("催办：{}", rec.title), Some(&link)).await?;
             }
         }
         Outcome::Approved | Outcome::Rejected | Outcome::Returned => {
@@ -506,9 +427,7 @@ pub async fn decide(
             yunshu_domain::approval::ApprovalStatus::Rejected => Some(FilingStatus::Rejected),
             yunshu_domain::approval::ApprovalStatus::Returned
             | yunshu_domain::approval::ApprovalStatus::Withdrawn => Some(FilingStatus::Returned),
-            yunshu_domain::approval::ApprovalStatus::InProgress { .. } => {
-                Some(FilingStatus::Pending)
-            }
+            yunshu_domain::approval::ApprovalStatus::InProgress { .. } => Some(FilingStatus::Pending),
         };
         if let Some(f) = filing {
             tx.set_filing(uid, f, None).await?;
@@ -545,14 +464,10 @@ pub async fn configure_chain(
     let org = state.store.org(org_id).await?;
     ctx.require(state, "chain.configure", &org_resource(&org))?;
     if action != FILING_ACTION {
-        return Err(AppError::invalid(
-            "action",
-            "chain.unknown_action",
-            "该事项没有可配置的审批链",
-        ));
+        return Err(AppError::invalid("action", "chain.unknown_action", "该事项没有可配置的审批链"));
     }
-    let spec = ChainSpec::parse_text(spec_text)
-        .map_err(|e| AppError::invalid("spec", e.code(), e.message_zh()))?;
+    let spec =
+        ChainSpec::parse_text(spec_text).map_err(|e| AppError::invalid("spec", e.code(), e.message_zh()))?;
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
     tx.set_chain_spec(org.id, action, &spec).await?;
     tx.commit().await?;
@@ -576,9 +491,7 @@ pub async fn load_schedule(
     }
     let cal = state.store.work_calendar().await?;
     // Validate against the calendar first, so a bad schedule is a 422 naming the problem.
-    cal.clone()
-        .load(schedule.clone())
-        .map_err(|e| AppError::invalid("days", e.code(), e.message_zh()))?;
+    cal.clone().load(schedule.clone()).map_err(|e| AppError::invalid("days", e.code(), e.message_zh()))?;
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
     let n = tx.load_holiday_schedule(schedule, source, &cal).await?;
     tx.commit().await?;
@@ -595,10 +508,7 @@ pub async fn bootstrap(
     admin: &UserInput,
 ) -> AppResult<(i64, i64)> {
     let new_org = parse_org(state, org)?;
-    if !matches!(
-        new_org.org_type,
-        OrgType::DataAuthority | OrgType::PlatformOperator
-    ) {
+    if !matches!(new_org.org_type, OrgType::DataAuthority | OrgType::PlatformOperator) {
         return Err(AppError::invalid(
             "org_type",
             "bootstrap.org_type",
@@ -607,23 +517,13 @@ pub async fn bootstrap(
     }
     let parsed = parse_user(admin)?;
     if !parsed.roles.contains(Role::Admin) {
-        return Err(AppError::invalid(
-            "roles",
-            "bootstrap.roles",
-            "首个用户须为系统管理员",
-        ));
+        return Err(AppError::invalid("roles", "bootstrap.roles", "首个用户须为系统管理员"));
     }
     if state.store.count_orgs().await? > 0 {
-        return Err(AppError::conflict(
-            "bootstrap.done",
-            "平台已有机构，不能再次初始化",
-        ));
+        return Err(AppError::conflict("bootstrap.done", "平台已有机构，不能再次初始化"));
     }
     let hash = hash_password(&admin.password)?;
-    let mut tx = state
-        .store
-        .begin(now, &yunshu_store::AuditCtx::system("bootstrap"))
-        .await?;
+    let mut tx = state.store.begin(now, &yunshu_store::AuditCtx::system("bootstrap")).await?;
     let org_id = tx.create_org(&new_org).await?;
     let user_id = tx
         .create_user(&NewUser {

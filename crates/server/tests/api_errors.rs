@@ -25,10 +25,7 @@ async fn assert_unchanged(app: &common::TestApp, before: &Counts, what: &str) {
     let now = counts(app).await;
     assert_eq!(now.orgs, before.orgs, "{what}: organisation count changed");
     assert_eq!(now.users, before.users, "{what}: user count changed");
-    assert_eq!(
-        now.audit, before.audit,
-        "{what}: an audit record was written"
-    );
+    assert_eq!(now.audit, before.audit, "{what}: an audit record was written");
 }
 
 /// Flips the last (check) character to a different valid character.
@@ -42,14 +39,8 @@ fn assert_error_shape(body: &Value, code_prefix: &str) {
     let code = body["code"].as_str().unwrap_or_default();
     assert!(code.starts_with(code_prefix), "code {code} in {body}");
     let msg = body["message"].as_str().unwrap_or_default();
-    assert!(
-        msg.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
-        "message not Chinese: {body}"
-    );
-    assert!(
-        !body["operation_id"].as_str().unwrap_or_default().is_empty(),
-        "no operation_id: {body}"
-    );
+    assert!(msg.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "message not Chinese: {body}");
+    assert!(!body["operation_id"].as_str().unwrap_or_default().is_empty(), "no operation_id: {body}");
 }
 
 #[tokio::test]
@@ -58,20 +49,10 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     let token = app.token("bureau.admin").await;
     let c = reqwest::Client::new();
     let post = |path: &str| c.post(format!("{}{path}", app.url)).bearer_auth(&token);
-    let fintech_org = app
-        .state
-        .store
-        .user_by_username("fintech.head")
-        .await
-        .unwrap()
-        .unwrap()
-        .org_id;
+    let fintech_org = app.state.store.user_by_username("fintech.head").await.unwrap().unwrap().org_id;
 
     let good_uscc = Uscc::complete("9153010200000033").unwrap().to_string();
-    let good_rid = ResidentId::complete("53010219900101123")
-        .unwrap()
-        .as_str()
-        .to_owned();
+    let good_rid = ResidentId::complete("53010219900101123").unwrap().as_str().to_owned();
     let user = |rid: &str, mobile: &str| {
         json!({"org_id": fintech_org, "username": "err.user", "display_name": "测试用户",
                "resident_id": rid, "mobile": mobile, "roles": ["clerk"], "password": "Kunming-2026!"})
@@ -91,11 +72,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     assert_unchanged(&app, &before, "bad uscc").await;
 
     // Invalid resident id check character.
-    let r = post("/api/v1/users")
-        .json(&user(&break_check(&good_rid), "13912345678"))
-        .send()
-        .await
-        .unwrap();
+    let r = post("/api/v1/users").json(&user(&break_check(&good_rid), "13912345678")).send().await.unwrap();
     assert_eq!(r.status(), 422);
     let b: Value = r.json().await.unwrap();
     assert_error_shape(&b, "");
@@ -103,11 +80,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     assert_unchanged(&app, &before, "bad resident id").await;
 
     // Invalid mobile.
-    let r = post("/api/v1/users")
-        .json(&user(&good_rid, "1391234567"))
-        .send()
-        .await
-        .unwrap();
+    let r = post("/api/v1/users").json(&user(&good_rid, "1391234567")).send().await.unwrap();
     assert_eq!(r.status(), 422);
     let b: Value = r.json().await.unwrap();
     assert_error_shape(&b, "");
@@ -117,11 +90,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     // Impossible birth date 1999-02-30 (whatever the check character).
     for last in ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'X'] {
         let rid = format!("53010219990230123{last}");
-        let r = post("/api/v1/users")
-            .json(&user(&rid, "13912345678"))
-            .send()
-            .await
-            .unwrap();
+        let r = post("/api/v1/users").json(&user(&rid, "13912345678")).send().await.unwrap();
         assert_eq!(r.status(), 422, "birth date 19990230 with check {last}");
     }
     assert_unchanged(&app, &before, "bad birth date").await;
@@ -140,43 +109,24 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
 
     // Body over 2 MiB.
     let big = format!("{{\"name\": \"{}\"}}", "a".repeat(3 * 1024 * 1024));
-    let r = post("/api/v1/orgs")
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .unwrap();
+    let r = post("/api/v1/orgs").header("content-type", "application/json").body(big).send().await.unwrap();
     assert_eq!(r.status(), 413);
     assert_unchanged(&app, &before, "too large").await;
 
     // Unknown API route → JSON 404; unknown page → HTML 404.
-    let r = c
-        .get(format!("{}/api/v1/nope", app.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/api/v1/nope", app.url)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), 404);
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["code"], "not_found", "{b}");
-    let r = c
-        .get(format!("{}/no-such-page", app.url))
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/no-such-page", app.url)).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    let ct = r
-        .headers()
-        .get("content-type")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let ct = r.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
     assert!(ct.starts_with("text/html"), "{ct}");
     assert_unchanged(&app, &before, "404s").await;
 
     // Duplicate USCC → 409 (the first creation succeeds and is audited; the duplicate adds nothing).
-    let org = json!({"name": "重复测试有限公司", "uscc": good_uscc, "org_type": "developer", "region": "530102"});
+    let org =
+        json!({"name": "重复测试有限公司", "uscc": good_uscc, "org_type": "developer", "region": "530102"});
     let r = post("/api/v1/orgs").json(&org).send().await.unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let after_first = counts(&app).await;
@@ -194,26 +144,10 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
 async fn openapi_health_tokens_and_csrf() {
     let app = common::TestApp::spawn().await;
     let c = reqwest::Client::new();
-    let doc: Value = c
-        .get(format!("{}/api/v1/openapi.json", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        doc["paths"].get("/api/v1/orgs").is_some(),
-        "openapi paths lack /api/v1/orgs"
-    );
-    assert_eq!(
-        c.get(format!("{}/healthz", app.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    let doc: Value =
+        c.get(format!("{}/api/v1/openapi.json", app.url)).send().await.unwrap().json().await.unwrap();
+    assert!(doc["paths"].get("/api/v1/orgs").is_some(), "openapi paths lack /api/v1/orgs");
+    assert_eq!(c.get(format!("{}/healthz", app.url)).send().await.unwrap().status(), 200);
 
     // A revoked token is refused.
     let token = app.token("bureau.admin").await;
@@ -226,42 +160,20 @@ async fn openapi_health_tokens_and_csrf() {
         .unwrap();
     assert_eq!(r.status(), 201);
     let t: Value = r.json().await.unwrap();
-    let (id, second) = (
-        t["id"].as_i64().unwrap(),
-        t["token"].as_str().unwrap().to_owned(),
-    );
+    let (id, second) = (t["id"].as_i64().unwrap(), t["token"].as_str().unwrap().to_owned());
     assert_eq!(
-        c.get(format!("{}/api/v1/me", app.url))
-            .bearer_auth(&second)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        c.get(format!("{}/api/v1/me", app.url)).bearer_auth(&second).send().await.unwrap().status(),
         200
     );
-    let r = c
-        .post(format!("{}/api/v1/tokens/{id}/revoke", app.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r =
+        c.post(format!("{}/api/v1/tokens/{id}/revoke", app.url)).bearer_auth(&token).send().await.unwrap();
     assert!(r.status().is_success(), "revoke: {}", r.status());
-    let r = c
-        .get(format!("{}/api/v1/me", app.url))
-        .bearer_auth(&second)
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/api/v1/me", app.url)).bearer_auth(&second).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["code"], "auth.bad_token", "{b}");
     // An unknown token likewise.
-    let r = c
-        .get(format!("{}/api/v1/me", app.url))
-        .bearer_auth("not-a-token")
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/api/v1/me", app.url)).bearer_auth("not-a-token").send().await.unwrap();
     assert_eq!(r.status(), 401);
 
     // CSRF: a cookie-authenticated write without the token is refused and writes nothing.
@@ -271,12 +183,7 @@ async fn openapi_health_tokens_and_csrf() {
     assert!(after_login >= before);
     let r = s
         .post(format!("{}/admin/orgs", app.url))
-        .form(&[
-            ("name", "无令牌有限公司"),
-            ("uscc", "x"),
-            ("org_type", "developer"),
-            ("region", "530102"),
-        ])
+        .form(&[("name", "无令牌有限公司"), ("uscc", "x"), ("org_type", "developer"), ("region", "530102")])
         .send()
         .await
         .unwrap();
@@ -291,10 +198,7 @@ async fn openapi_health_tokens_and_csrf() {
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["code"], "auth.csrf", "{b}");
     // Nothing was created; the two refused attempts are themselves on record (越权访问).
-    assert_eq!(
-        app.state.store.audit_count().await.unwrap(),
-        after_login + 2
-    );
+    assert_eq!(app.state.store.audit_count().await.unwrap(), after_login + 2);
     for r in app.state.store.audit_recent(None, 2).await.unwrap() {
         assert_eq!(r.record.action, "auth.denied");
         assert_eq!(r.record.result, "denied");

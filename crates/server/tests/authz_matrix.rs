@@ -124,18 +124,12 @@ fn fill(path: &str, org_id: i64, user_id: i64) -> String {
 #[tokio::test]
 async fn every_route_has_a_row_and_every_persona_gets_what_the_policy_says() {
     // (a) The table and the route list match one to one.
-    let routes: HashSet<(String, &str)> = yunshu_server::routes::ROUTES
-        .iter()
-        .map(|r| (r.method.as_str().to_owned(), r.path))
-        .collect();
+    let routes: HashSet<(String, &str)> =
+        yunshu_server::routes::ROUTES.iter().map(|r| (r.method.as_str().to_owned(), r.path)).collect();
     let mut problems = Vec::new();
     let mut seen = HashSet::new();
     for (m, p, e) in EXPECTED {
-        assert_eq!(
-            e.len(),
-            PERSONAS.len(),
-            "row {m} {p} has the wrong number of columns"
-        );
+        assert_eq!(e.len(), PERSONAS.len(), "row {m} {p} has the wrong number of columns");
         if !seen.insert((m.to_string(), *p)) {
             problems.push(format!("duplicate row {m} {p}"));
         }
@@ -148,11 +142,7 @@ async fn every_route_has_a_row_and_every_persona_gets_what_the_policy_says() {
             problems.push(format!("route {m} {p} has no row in EXPECTED"));
         }
     }
-    assert!(
-        problems.is_empty(),
-        "route table mismatch:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "route table mismatch:\n{}", problems.join("\n"));
 
     // (b) Every cell against the running server. /logout runs last for each persona.
     let app = common::TestApp::spawn().await;
@@ -168,13 +158,7 @@ async fn every_route_has_a_row_and_every_persona_gets_what_the_policy_says() {
             }
             Some(name) => {
                 let (c, csrf) = app.login(name).await;
-                let u = app
-                    .state
-                    .store
-                    .user_by_username(name)
-                    .await
-                    .unwrap()
-                    .unwrap();
+                let u = app.state.store.user_by_username(name).await.unwrap().unwrap();
                 (c, csrf, u.org_id, u.id)
             }
         };
@@ -186,11 +170,7 @@ async fn every_route_has_a_row_and_every_persona_gets_what_the_policy_says() {
             let req = match *method {
                 "GET" => client.get(&url),
                 "POST" | "PUT" => {
-                    let b = if *method == "POST" {
-                        client.post(&url)
-                    } else {
-                        client.put(&url)
-                    };
+                    let b = if *method == "POST" { client.post(&url) } else { client.put(&url) };
                     if api {
                         b.header("x-csrf-token", &csrf).json(&json!({}))
                     } else {
@@ -201,12 +181,7 @@ async fn every_route_has_a_row_and_every_persona_gets_what_the_policy_says() {
             };
             let r = req.send().await.unwrap();
             let status = r.status().as_u16();
-            let location = r
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
+            let location = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
             // A successful logout also lands on /login, but it ends the session cookie; a refused one
             // does not touch it.
             let ends_session = r
@@ -224,22 +199,13 @@ async fn every_route_has_a_row_and_every_persona_gets_what_the_policy_says() {
                     "{method} {pattern} ({path}) as {who}: expected {}, got {} (status {status}{})",
                     want as char,
                     got as char,
-                    if location.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" → {location}")
-                    }
+                    if location.is_empty() { String::new() } else { format!(" → {location}") }
                 ));
             }
         }
     }
     app.stop().await;
-    assert!(
-        mismatches.is_empty(),
-        "{} mismatches:\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
-    );
+    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
 }
 
 #[tokio::test]
@@ -247,44 +213,21 @@ async fn prefecture_never_sees_a_sibling_prefecture() {
     use yunshu_domain::ids::Uscc;
     let app = common::TestApp::spawn().await;
     let store = &app.state.store;
-    let dali_org = store
-        .user_by_username("dali.admin")
-        .await
-        .unwrap()
-        .unwrap()
-        .org_id;
+    let dali_org = store.user_by_username("dali.admin").await.unwrap().unwrap().org_id;
     let (km, csrf) = app.login("km.admin").await;
 
-    let orgs: serde_json::Value = km
-        .get(format!("{}/api/v1/orgs", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let names: Vec<&str> = orgs
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["name"].as_str().unwrap())
-        .collect();
-    for n in [
-        "昆明市数据局",
-        "春城供水集团有限公司",
-        "滇金普惠金融科技有限公司",
-    ] {
+    let orgs: serde_json::Value =
+        km.get(format!("{}/api/v1/orgs", app.url)).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = orgs.as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    for n in ["昆明市数据局", "春城供水集团有限公司", "滇金普惠金融科技有限公司"]
+    {
         assert!(names.contains(&n), "昆明 should see {n}: {names:?}");
     }
     for n in ["大理白族自治州数据局", "彩云文旅数据科技有限公司"] {
         assert!(!names.contains(&n), "昆明 must not see {n}: {names:?}");
     }
 
-    let r = km
-        .get(format!("{}/api/v1/orgs/{dali_org}", app.url))
-        .send()
-        .await
-        .unwrap();
+    let r = km.get(format!("{}/api/v1/orgs/{dali_org}", app.url)).send().await.unwrap();
     assert_eq!(r.status(), 403);
 
     let create = |region: &str, uscc: String, name: &str| {
@@ -294,23 +237,15 @@ async fn prefecture_never_sees_a_sibling_prefecture() {
             .send()
     };
     let dali_uscc = Uscc::complete("9153290100000017").unwrap().to_string();
-    let r = create("532901", dali_uscc, "大理测试科技有限公司")
-        .await
-        .unwrap();
+    let r = create("532901", dali_uscc, "大理测试科技有限公司").await.unwrap();
     assert_eq!(r.status(), 403, "昆明 must not create an org in 大理");
     let km_uscc = Uscc::complete("9153011200000025").unwrap().to_string();
-    let r = create("530112", km_uscc, "西山测试科技有限公司")
-        .await
-        .unwrap();
+    let r = create("530112", km_uscc, "西山测试科技有限公司").await.unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 
     let km_clerk = app.user_id("km.clerk").await;
     let (dali, _) = app.login("dali.admin").await;
-    let r = dali
-        .get(format!("{}/api/v1/users/{km_clerk}", app.url))
-        .send()
-        .await
-        .unwrap();
+    let r = dali.get(format!("{}/api/v1/users/{km_clerk}", app.url)).send().await.unwrap();
     assert_eq!(r.status(), 403);
     app.stop().await;
 }

@@ -49,10 +49,8 @@ fn free_port() -> u16 {
 
 /// Whether the browser is there; `false` means "skip" (or a panic when it is required).
 fn browser_available() -> bool {
-    let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM]
-        .into_iter()
-        .filter(|p| !Path::new(p).exists())
-        .collect();
+    let missing: Vec<&str> =
+        [CHROMEDRIVER, CHROMIUM].into_iter().filter(|p| !Path::new(p).exists()).collect();
     if missing.is_empty() {
         return true;
     }
@@ -71,8 +69,7 @@ fn browser_available() -> bool {
 
 async fn start_driver(http: &reqwest::Client) -> Driver {
     let port = free_port();
-    let profile =
-        std::env::temp_dir().join(format!("yunshu-chromium-{}-{port}", std::process::id()));
+    let profile = std::env::temp_dir().join(format!("yunshu-chromium-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&profile).unwrap();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
@@ -82,11 +79,7 @@ async fn start_driver(http: &reqwest::Client) -> Driver {
         .process_group(0)
         .spawn()
         .expect("cannot start chromedriver");
-    let driver = Driver {
-        child,
-        profile,
-        url: format!("http://127.0.0.1:{port}"),
-    };
+    let driver = Driver { child, profile, url: format!("http://127.0.0.1:{port}") };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await
@@ -95,39 +88,22 @@ async fn start_driver(http: &reqwest::Client) -> Driver {
         {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not become ready within 20 s"
-        );
+        assert!(Instant::now() < deadline, "chromedriver did not become ready within 20 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     driver
 }
 
 /// One WebDriver command; panics with the driver's error message when it fails.
-async fn wd(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: &str,
-    body: Option<Value>,
-) -> Value {
+async fn wd(http: &reqwest::Client, method: reqwest::Method, url: &str, body: Option<Value>) -> Value {
     let mut req = http.request(method.clone(), url);
     if let Some(b) = body {
         req = req.json(&b);
     }
-    let r = req
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("WebDriver {method} {url} failed: {e}"));
+    let r = req.send().await.unwrap_or_else(|e| panic!("WebDriver {method} {url} failed: {e}"));
     let status = r.status();
-    let v: Value = r
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("WebDriver {method} {url}: bad JSON: {e}"));
-    assert!(
-        status.is_success(),
-        "WebDriver {method} {url} returned {status}: {v}"
-    );
+    let v: Value = r.json().await.unwrap_or_else(|e| panic!("WebDriver {method} {url}: bad JSON: {e}"));
+    assert!(status.is_success(), "WebDriver {method} {url} returned {status}: {v}");
     v["value"].clone()
 }
 
@@ -139,10 +115,7 @@ async fn find(http: &reqwest::Client, session: &str, css: &str) -> String {
         Some(json!({"using": "css selector", "value": css})),
     )
     .await;
-    v[ELEMENT_KEY]
-        .as_str()
-        .unwrap_or_else(|| panic!("no element id for {css}: {v}"))
-        .to_owned()
+    v[ELEMENT_KEY].as_str().unwrap_or_else(|| panic!("no element id for {css}: {v}")).to_owned()
 }
 
 /// Like [`wd`] but tolerates failures (used while polling).
@@ -166,10 +139,7 @@ async fn try_text(http: &reqwest::Client, session: &str, css: &str) -> Option<St
     }
     let v: Value = r.json().await.ok()?;
     let id = v["value"][ELEMENT_KEY].as_str()?.to_owned();
-    try_get(http, &format!("{session}/element/{id}/text"))
-        .await?
-        .as_str()
-        .map(str::to_owned)
+    try_get(http, &format!("{session}/element/{id}/text")).await?.as_str().map(str::to_owned)
 }
 
 /// Standard base64 (with or without padding) to bytes.
@@ -184,10 +154,7 @@ fn base64_decode(s: &str) -> Vec<u8> {
             _ => panic!("invalid base64 character {c:?}"),
         }
     }
-    let clean: Vec<u8> = s
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-        .collect();
+    let clean: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=').collect();
     let mut out = Vec::with_capacity(clean.len() * 3 / 4);
     for chunk in clean.chunks(4) {
         let mut n = 0u32;
@@ -213,11 +180,7 @@ async fn demo_user_logs_in_through_the_browser_and_sees_the_work_desk() {
     if !browser_available() {
         return;
     }
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
+    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().unwrap();
     let driver = start_driver(&http).await;
     let app = common::TestApp::spawn().await;
 
@@ -233,17 +196,9 @@ async fn demo_user_logs_in_through_the_browser_and_sees_the_work_desk() {
             ]
         }
     }}});
-    let created = wd(
-        &http,
-        reqwest::Method::POST,
-        &format!("{}/session", driver.url),
-        Some(caps),
-    )
-    .await;
-    let session_id = created["sessionId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no sessionId: {created}"))
-        .to_owned();
+    let created = wd(&http, reqwest::Method::POST, &format!("{}/session", driver.url), Some(caps)).await;
+    let session_id =
+        created["sessionId"].as_str().unwrap_or_else(|| panic!("no sessionId: {created}")).to_owned();
     let session = format!("{}/session/{session_id}", driver.url);
 
     wd(
@@ -270,13 +225,7 @@ async fn demo_user_logs_in_through_the_browser_and_sees_the_work_desk() {
     )
     .await;
     let submit = find(&http, &session, "#submit").await;
-    wd(
-        &http,
-        reqwest::Method::POST,
-        &format!("{session}/element/{submit}/click"),
-        Some(json!({})),
-    )
-    .await;
+    wd(&http, reqwest::Method::POST, &format!("{session}/element/{submit}/click"), Some(json!({}))).await;
 
     let want_url = format!("{}/", app.url);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -292,9 +241,7 @@ async fn demo_user_logs_in_through_the_browser_and_sees_the_work_desk() {
                 .await
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or(source);
-            if org == "滇金普惠金融科技有限公司"
-                && source.contains("待办")
-                && source.contains("五华区")
+            if org == "滇金普惠金融科技有限公司" && source.contains("待办") && source.contains("五华区")
             {
                 break;
             }
@@ -307,25 +254,14 @@ async fn demo_user_logs_in_through_the_browser_and_sees_the_work_desk() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let region = try_text(&http, &session, "#desk-region")
-        .await
-        .unwrap_or_default();
+    let region = try_text(&http, &session, "#desk-region").await.unwrap_or_default();
     assert!(region.contains("五华区"), "#desk-region is {region:?}");
 
-    let shot = wd(
-        &http,
-        reqwest::Method::GET,
-        &format!("{session}/screenshot"),
-        None,
-    )
-    .await;
+    let shot = wd(&http, reqwest::Method::GET, &format!("{session}/screenshot"), None).await;
     let png = base64_decode(shot.as_str().expect("screenshot is not a string"));
     assert!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
     match std::fs::write("/tmp/desk.png", &png) {
-        Ok(()) => eprintln!(
-            "desk screenshot written to /tmp/desk.png ({} bytes)",
-            png.len()
-        ),
+        Ok(()) => eprintln!("desk screenshot written to /tmp/desk.png ({} bytes)", png.len()),
         Err(e) => eprintln!("could not write /tmp/desk.png: {e}"),
     }
 

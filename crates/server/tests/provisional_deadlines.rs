@@ -15,20 +15,10 @@ async fn a_2027_deadline_is_provisional_until_the_schedule_is_loaded() {
     let admin = app.token("bureau.admin").await;
     let head = app.token("fintech.head").await;
     let http = reqwest::Client::new();
-    let fintech = app
-        .state
-        .store
-        .user_by_username("fintech.head")
-        .await
-        .unwrap()
-        .unwrap()
-        .org_id;
+    let fintech = app.state.store.user_by_username("fintech.head").await.unwrap().unwrap().org_id;
     // The organisation's filing review takes 20 working days: the deadline reaches into 2027.
     let r = http
-        .put(format!(
-            "{}/api/v1/orgs/{fintech}/chains/user.filing",
-            app.url
-        ))
+        .put(format!("{}/api/v1/orgs/{fintech}/chains/user.filing", app.url))
         .bearer_auth(&admin)
         .json(&json!({"spec": "head:any:20"}))
         .send()
@@ -53,20 +43,14 @@ async fn a_2027_deadline_is_provisional_until_the_schedule_is_loaded() {
         .json()
         .await
         .unwrap();
-    let item = todo
-        .iter()
-        .find(|t| t["title"].as_str().unwrap().contains("蒋思远"))
-        .unwrap();
+    let item = todo.iter().find(|t| t["title"].as_str().unwrap().contains("蒋思远")).unwrap();
     // Weekends only from 2026-12-10: 15 working days to 2026-12-31, then 5 more → 2027-01-07.
     assert_eq!(item["due_date"], "2027-01-07");
     assert_eq!(item["provisional"], true);
 
     // A strict query into 2027 is an error with a clear message.
     let r = http
-        .get(format!(
-            "{}/api/v1/calendar/add-working-days?start=2026-12-20&days=20",
-            app.url
-        ))
+        .get(format!("{}/api/v1/calendar/add-working-days?start=2026-12-20&days=20", app.url))
         .bearer_auth(&head)
         .send()
         .await
@@ -98,10 +82,7 @@ async fn a_2027_deadline_is_provisional_until_the_schedule_is_loaded() {
     assert_eq!(r.status(), 200);
     let loaded: Value = r.json().await.unwrap();
     assert!(loaded["recomputed"].as_u64().unwrap() >= 1);
-    assert_eq!(
-        app.state.store.audit_count().await.unwrap(),
-        audit_before + 1
-    );
+    assert_eq!(app.state.store.audit_count().await.unwrap(), audit_before + 1);
 
     let todo: Vec<Value> = http
         .get(format!("{}/api/v1/todo", app.url))
@@ -112,10 +93,7 @@ async fn a_2027_deadline_is_provisional_until_the_schedule_is_loaded() {
         .json()
         .await
         .unwrap();
-    let item = todo
-        .iter()
-        .find(|t| t["title"].as_str().unwrap().contains("蒋思远"))
-        .unwrap();
+    let item = todo.iter().find(|t| t["title"].as_str().unwrap().contains("蒋思远")).unwrap();
     // 2027-01-01 is now a holiday: one day later, and no longer provisional.
     assert_eq!(item["due_date"], "2027-01-08");
     assert_eq!(item["provisional"], false);

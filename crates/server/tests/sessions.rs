@@ -27,11 +27,7 @@ impl Jar {
         }
     }
     fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 }
 
@@ -44,10 +40,7 @@ struct Browser {
 impl Browser {
     fn new(base: &str) -> Browser {
         Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             jar: Jar::default(),
             base: base.to_owned(),
         }
@@ -62,11 +55,7 @@ impl Browser {
             .unwrap();
         self.jar.take(&r);
         let status = r.status().as_u16();
-        let loc = r
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_owned())
-            .unwrap_or_default();
+        let loc = r.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
         (status, loc, r.text().await.unwrap())
     }
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
@@ -80,11 +69,7 @@ impl Browser {
             .unwrap();
         self.jar.take(&r);
         let status = r.status().as_u16();
-        let loc = r
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_owned())
-            .unwrap_or_default();
+        let loc = r.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
         (status, loc, r.text().await.unwrap())
     }
     async fn login(&mut self, user: &str) -> (u16, String) {
@@ -93,11 +78,7 @@ impl Browser {
         let (s, loc, _) = self
             .post(
                 "/login",
-                &[
-                    ("_csrf", &csrf),
-                    ("username", user),
-                    ("password", yunshu_server::demo::DEMO_PASSWORD),
-                ],
+                &[("_csrf", &csrf), ("username", user), ("password", yunshu_server::demo::DEMO_PASSWORD)],
             )
             .await;
         (s, loc)
@@ -115,11 +96,7 @@ async fn an_idle_session_ends_after_30_minutes() {
     };
     assert_eq!(get(&c).await.status(), 200);
     app.advance(Duration::minutes(29));
-    assert_eq!(
-        get(&c).await.status(),
-        200,
-        "activity slides the idle window"
-    );
+    assert_eq!(get(&c).await.status(), 200, "activity slides the idle window");
     app.advance(Duration::minutes(29));
     assert_eq!(get(&c).await.status(), 200);
     app.advance(Duration::minutes(31));
@@ -141,17 +118,9 @@ async fn api_tokens_expire_and_act_for_their_organisation() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let token = r.json::<serde_json::Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
     let http = reqwest::Client::new();
-    let me = http
-        .get(format!("{}/api/v1/me", app.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let me = http.get(format!("{}/api/v1/me", app.url)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.status(), 200);
     let me: serde_json::Value = me.json().await.unwrap();
     assert_eq!(me["org"]["name"], "云南省人力资源和社会保障厅");
@@ -165,12 +134,7 @@ async fn api_tokens_expire_and_act_for_their_organisation() {
         .unwrap();
     assert_eq!(r.status(), 422);
     app.advance(Duration::hours(25));
-    let r = http
-        .get(format!("{}/api/v1/me", app.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r = http.get(format!("{}/api/v1/me", app.url)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "auth.bad_token");
@@ -182,28 +146,13 @@ async fn security_headers_and_cookie_attributes() {
     let app = common::TestApp::spawn().await;
     let r = reqwest::get(format!("{}/login", app.url)).await.unwrap();
     let h = r.headers();
-    assert!(
-        h["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("default-src 'none'")
-    );
-    assert!(
-        h["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'")
-    );
+    assert!(h["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert!(h.contains_key("x-operation-id"));
     let mut b = Browser::new(&app.url);
-    let page = b
-        .http
-        .get(format!("{}/login", app.url))
-        .send()
-        .await
-        .unwrap();
+    let page = b.http.get(format!("{}/login", app.url)).send().await.unwrap();
     b.jar.take(&page);
     let csrf = common::csrf_of(&page.text().await.unwrap());
     let r = b
@@ -227,27 +176,18 @@ async fn security_headers_and_cookie_attributes() {
         .unwrap();
     assert!(session.contains("HttpOnly"));
     assert!(session.contains("SameSite=Strict"));
-    assert!(
-        !session.contains("Secure"),
-        "demo mode serves plain HTTP on localhost"
-    );
+    assert!(!session.contains("Secure"), "demo mode serves plain HTTP on localhost");
     app.stop().await;
 }
 
 fn code_now(app: &common::TestApp, secret: &str) -> String {
     let t = app.state.now().timestamp();
-    format!(
-        "{:06}",
-        yunshu_server::auth::totp_code(secret, (t / 30) as u64).unwrap()
-    )
+    format!("{:06}", yunshu_server::auth::totp_code(secret, (t / 30) as u64).unwrap())
 }
 
 #[tokio::test]
 async fn production_requires_a_second_factor_for_administrators_and_reviewers() {
-    let config = yunshu_server::Config {
-        production: true,
-        ..yunshu_server::Config::default()
-    };
+    let config = yunshu_server::Config { production: true, ..yunshu_server::Config::default() };
     let app = common::TestApp::spawn_with(config, common::test_now()).await;
 
     // A clerk needs no second factor.
@@ -257,10 +197,7 @@ async fn production_requires_a_second_factor_for_administrators_and_reviewers() 
 
     // An administrator without TOTP is sent to enrol, and can do nothing else meanwhile.
     let mut admin = Browser::new(&app.url);
-    assert_eq!(
-        admin.login("bureau.admin").await,
-        (303, "/account".to_owned())
-    );
+    assert_eq!(admin.login("bureau.admin").await, (303, "/account".to_owned()));
     let (s, loc, _) = admin.get("/admin/orgs").await;
     assert_eq!((s, loc.as_str()), (303, "/account"));
     let (s, _, page) = admin.get("/account").await;
@@ -269,50 +206,32 @@ async fn production_requires_a_second_factor_for_administrators_and_reviewers() 
     let i = page.find(marker).unwrap() + marker.len();
     let secret = page[i..].split('<').next().unwrap().to_owned();
     let csrf = common::csrf_of(&page);
-    let (s, _, _) = admin
-        .post(
-            "/account/totp",
-            &[("_csrf", &csrf), ("secret", &secret), ("code", "000000")],
-        )
-        .await;
+    let (s, _, _) =
+        admin.post("/account/totp", &[("_csrf", &csrf), ("secret", &secret), ("code", "000000")]).await;
     assert_eq!(s, 422, "a wrong code does not enrol");
     let code = code_now(&app, &secret);
-    let (s, loc, _) = admin
-        .post(
-            "/account/totp",
-            &[("_csrf", &csrf), ("secret", &secret), ("code", &code)],
-        )
-        .await;
+    let (s, loc, _) =
+        admin.post("/account/totp", &[("_csrf", &csrf), ("secret", &secret), ("code", &code)]).await;
     assert_eq!((s, loc.as_str()), (303, "/account"));
     assert_eq!(admin.get("/admin/orgs").await.0, 200);
 
     // Next login asks for the code.
     let mut again = Browser::new(&app.url);
-    assert_eq!(
-        again.login("bureau.admin").await,
-        (303, "/login/totp".to_owned())
-    );
+    assert_eq!(again.login("bureau.admin").await, (303, "/login/totp".to_owned()));
     assert_eq!(again.get("/admin/orgs").await.1, "/login/totp");
     let (_, _, page) = again.get("/login/totp").await;
     let csrf = common::csrf_of(&page);
-    let (s, _, _) = again
-        .post("/login/totp", &[("_csrf", &csrf), ("code", "123456")])
-        .await;
+    let (s, _, _) = again.post("/login/totp", &[("_csrf", &csrf), ("code", "123456")]).await;
     assert_eq!(s, 401);
     app.advance(Duration::seconds(90));
     let code = code_now(&app, &secret);
-    let (s, loc, _) = again
-        .post("/login/totp", &[("_csrf", &csrf), ("code", &code)])
-        .await;
+    let (s, loc, _) = again.post("/login/totp", &[("_csrf", &csrf), ("code", &code)]).await;
     assert_eq!((s, loc.as_str()), (303, "/"));
     assert_eq!(again.get("/admin/orgs").await.0, 200);
 
     // Reviewers too.
     let mut reviewer = Browser::new(&app.url);
-    assert_eq!(
-        reviewer.login("op.reviewer1").await,
-        (303, "/account".to_owned())
-    );
+    assert_eq!(reviewer.login("op.reviewer1").await, (303, "/account".to_owned()));
     app.stop().await;
 }
 
@@ -334,22 +253,13 @@ async fn a_deactivated_user_cannot_log_in() {
     let (s, _, body) = b
         .post(
             "/login",
-            &[
-                ("_csrf", &csrf),
-                ("username", "tour.clerk"),
-                ("password", yunshu_server::demo::DEMO_PASSWORD),
-            ],
+            &[("_csrf", &csrf), ("username", "tour.clerk"), ("password", yunshu_server::demo::DEMO_PASSWORD)],
         )
         .await;
     assert_eq!(s, 401);
     assert!(body.contains("已停用"));
     // The deactivation is in the user's history.
-    let recs = app
-        .state
-        .store
-        .audit_recent(Some(("user", &id.to_string())), 5)
-        .await
-        .unwrap();
+    let recs = app.state.store.audit_recent(Some(("user", &id.to_string())), 5).await.unwrap();
     assert_eq!(recs[0].record.action, "user.deactivate");
     app.stop().await;
 }

@@ -6,14 +6,7 @@ mod common;
 async fn demo_user_logs_in_and_sees_the_work_desk() {
     let app = common::TestApp::spawn().await;
     let (c, _) = app.login("fintech.head").await;
-    let body = c
-        .get(format!("{}/", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = c.get(format!("{}/", app.url)).send().await.unwrap().text().await.unwrap();
     assert!(body.contains("工作台"));
     assert!(body.contains("滇金普惠金融科技有限公司"));
     assert!(body.contains("五华区"));
@@ -26,39 +19,15 @@ async fn demo_user_logs_in_and_sees_the_work_desk() {
 async fn a_head_sees_the_pending_filing_with_its_deadline_and_history() {
     let app = common::TestApp::spawn().await;
     let (c, _) = app.login("op.head").await;
-    let desk = c
-        .get(format!("{}/", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        desk.contains("人员备案：何俊杰（op.newhire）"),
-        "the seeded filing is in 待办"
-    );
+    let desk = c.get(format!("{}/", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(desk.contains("人员备案：何俊杰（op.newhire）"), "the seeded filing is in 待办");
     assert!(desk.contains("剩余"), "deadline shown in working days left");
-    let page = c
-        .get(format!("{}/approvals/1", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        page.contains("提交人员备案"),
-        "the submission is in the approval's history"
-    );
+    let page = c.get(format!("{}/approvals/1", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("提交人员备案"), "the submission is in the approval's history");
     assert!(page.contains("同意") && page.contains("退回") && page.contains("转办"));
     // The approval is not visible to another organisation's clerk.
     let (other, _) = app.login("fintech.clerk").await;
-    let r = other
-        .get(format!("{}/approvals/1", app.url))
-        .send()
-        .await
-        .unwrap();
+    let r = other.get(format!("{}/approvals/1", app.url)).send().await.unwrap();
     assert_eq!(r.status(), 403);
     app.stop().await;
 }

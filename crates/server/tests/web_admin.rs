@@ -33,10 +33,7 @@ async fn an_administrator_creates_an_organisation_and_a_user_through_the_pages()
     .await;
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
-    assert!(
-        page.contains("校验位"),
-        "the check-character error is shown"
-    );
+    assert!(page.contains("校验位"), "the check-character error is shown");
     assert!(page.contains("data-field=\"uscc\""));
     assert!(page.contains(&bad), "the typed value is kept");
     assert_eq!(app.state.store.count_orgs().await.unwrap(), orgs_before);
@@ -73,31 +70,16 @@ async fn an_administrator_creates_an_organisation_and_a_user_through_the_pages()
     };
     let r = post("/admin/users", user_form("53011219880231123X")).await;
     assert_eq!(r.status(), 422);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("data-field=\"resident_id\"")
-    );
+    assert!(r.text().await.unwrap().contains("data-field=\"resident_id\""));
     let r = post("/admin/users", user_form(rid.as_str())).await;
     assert_eq!(r.status(), 303, "{:?}", r.text().await);
     let user_id = app.user_id("coop.head").await;
 
     // The personnel steps from the user page.
-    let page = c
-        .get(format!("{}/admin/users/{user_id}", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page =
+        c.get(format!("{}/admin/users/{user_id}", app.url)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("未核验") && page.contains("未备案") && page.contains("未登记"));
-    let r = post(
-        &format!("/admin/users/{user_id}/verify-identity"),
-        vec![("_csrf", csrf.clone())],
-    )
-    .await;
+    let r = post(&format!("/admin/users/{user_id}/verify-identity"), vec![("_csrf", csrf.clone())]).await;
     assert_eq!(r.status(), 303);
     let r = post(
         &format!("/admin/users/{user_id}/agreement"),
@@ -110,30 +92,14 @@ async fn an_administrator_creates_an_organisation_and_a_user_through_the_pages()
     )
     .await;
     assert_eq!(r.status(), 303);
-    let page = c
-        .get(format!("{}/admin/users/{user_id}", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page =
+        c.get(format!("{}/admin/users/{user_id}", app.url)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("已核验（format-only）"));
-    assert!(
-        page.contains("未连接公安实名核验服务"),
-        "the default verifier says what it did not check"
-    );
+    assert!(page.contains("未连接公安实名核验服务"), "the default verifier says what it did not check");
     assert!(page.contains("2026年11月20日 签署"));
-    assert!(
-        page.contains("登记保密协议") && page.contains("实名核验"),
-        "history timeline in words"
-    );
+    assert!(page.contains("登记保密协议") && page.contains("实名核验"), "history timeline in words");
     // The organisation has no other 负责人: the filing cannot be reviewed, and says why.
-    let r = post(
-        &format!("/admin/users/{user_id}/filing"),
-        vec![("_csrf", csrf.clone())],
-    )
-    .await;
+    let r = post(&format!("/admin/users/{user_id}/filing"), vec![("_csrf", csrf.clone())]).await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("负责人"));
     app.stop().await;

@@ -59,23 +59,19 @@ impl Store {
                 .bind(action)
                 .fetch_optional(self.pool())
                 .await?;
-        spec.map(|s| ChainSpec::parse_text(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()
+        spec.map(|s| ChainSpec::parse_text(&s).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
     }
 
     pub async fn chain_specs_of_org(&self, org_id: i64) -> Result<Vec<(String, ChainSpec)>> {
-        let rows = sqlx::query(
-            "SELECT action, spec FROM approval_chain WHERE org_id = $1 ORDER BY action",
-        )
-        .bind(org_id)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query("SELECT action, spec FROM approval_chain WHERE org_id = $1 ORDER BY action")
+            .bind(org_id)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|r| {
                 let action: String = r.try_get("action")?;
                 let spec: String = r.try_get("spec")?;
-                let spec =
-                    ChainSpec::parse_text(&spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let spec = ChainSpec::parse_text(&spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 Ok((action, spec))
             })
             .collect()
@@ -108,11 +104,7 @@ impl Store {
     }
 
     /// Approvals about one subject, newest first.
-    pub async fn approvals_for_subject(
-        &self,
-        subject_type: &str,
-        subject_id: &str,
-    ) -> Result<Vec<i64>> {
+    pub async fn approvals_for_subject(&self, subject_type: &str, subject_id: &str) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM approval WHERE subject_type = $1 AND subject_id = $2 ORDER BY id DESC",
         )
@@ -145,10 +137,7 @@ impl Store {
              WHERE t.assignee_id = $1 AND t.state NOT IN ('pending', 'cancelled') \
              ORDER BY t.decided_at DESC LIMIT 50"
         };
-        let rows = sqlx::query(sql)
-            .bind(user_id)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(sql).bind(user_id).fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
                 let created: String = r.try_get("created_at")?;
@@ -178,9 +167,7 @@ impl Store {
         .bind(user_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("title")?)))
-            .collect()
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("title")?))).collect()
     }
 }
 
@@ -233,11 +220,7 @@ fn approval_from_row(row: &AnyRow, tasks: Vec<TaskRow>) -> Result<ApprovalRecord
     let step: i64 = row.try_get("current_step")?;
     // Finished approvals are stored with current_step = -1 (see `step_code`); only an approval in
     // progress has a meaningful step.
-    let step = if step < 0 && status != "in_progress" {
-        0
-    } else {
-        step
-    };
+    let step = if step < 0 && status != "in_progress" { 0 } else { step };
     let step = usize::try_from(step).map_err(|_| StoreError::Corrupt("step".into()))?;
     let status = ApprovalStatus::from_parts(&status, step)
         .ok_or_else(|| StoreError::Corrupt(format!("approval status {status}")))?;
@@ -283,12 +266,7 @@ fn step_code(status: ApprovalStatus) -> i64 {
 }
 
 impl Tx {
-    pub async fn set_chain_spec(
-        &mut self,
-        org_id: i64,
-        action: &str,
-        spec: &ChainSpec,
-    ) -> Result<()> {
+    pub async fn set_chain_spec(&mut self, org_id: i64, action: &str, spec: &ChainSpec) -> Result<()> {
         let now = ts(self.now());
         sqlx::query(
             "INSERT INTO approval_chain (org_id, action, spec, updated_at) VALUES ($1, $2, $3, $4) \
@@ -351,14 +329,16 @@ impl Tx {
         today: NaiveDate,
     ) -> Result<()> {
         let now = ts(self.now());
-        sqlx::query("UPDATE approval SET status = $1, current_step = $2, round = $3, updated_at = $4 WHERE id = $5")
-            .bind(a.status.code())
-            .bind(step_code(a.status))
-            .bind(i64::from(a.round))
-            .bind(&now)
-            .bind(rec.id)
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE approval SET status = $1, current_step = $2, round = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(a.status.code())
+        .bind(step_code(a.status))
+        .bind(i64::from(a.round))
+        .bind(&now)
+        .bind(rec.id)
+        .execute(self.conn())
+        .await?;
         // Existing tasks: update those whose state changed, and close their deadline.
         for old in &rec.tasks {
             let Some(new) = usize::try_from(old.idx).ok().and_then(|i| a.tasks.get(i)) else {
@@ -392,8 +372,7 @@ impl Tx {
                 }
             }
         }
-        self.save_tasks(rec.id, a, rec.tasks.len(), cal, today)
-            .await
+        self.save_tasks(rec.id, a, rec.tasks.len(), cal, today).await
     }
 
     async fn save_tasks(
@@ -406,12 +385,7 @@ impl Tx {
     ) -> Result<()> {
         let now = ts(self.now());
         for (i, t) in a.tasks.iter().enumerate().skip(from) {
-            let days = a
-                .spec
-                .steps()
-                .get(t.step)
-                .map(|s| s.due_working_days)
-                .unwrap_or(5);
+            let days = a.spec.steps().get(t.step).map(|s| s.due_working_days).unwrap_or(5);
             let idx = i64::try_from(i).map_err(|_| StoreError::Corrupt("idx".into()))?;
             let deadline_id = if t.state == TaskState::Pending {
                 Some(
@@ -449,15 +423,13 @@ impl Tx {
 
     /// A notification for a user (催办, decisions).
     pub async fn notify(&mut self, user_id: i64, title: &str, link: Option<&str>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO notification (user_id, title, link, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(user_id)
-        .bind(title)
-        .bind(link)
-        .bind(ts(self.now()))
-        .execute(self.conn())
-        .await?;
+        sqlx::query("INSERT INTO notification (user_id, title, link, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(user_id)
+            .bind(title)
+            .bind(link)
+            .bind(ts(self.now()))
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 }

@@ -52,11 +52,7 @@ impl Store {
     }
 
     /// Newest records first, optionally for one object (the history timeline of a record).
-    pub async fn audit_recent(
-        &self,
-        object: Option<(&str, &str)>,
-        limit: i64,
-    ) -> Result<Vec<StoredRecord>> {
+    pub async fn audit_recent(&self, object: Option<(&str, &str)>, limit: i64) -> Result<Vec<StoredRecord>> {
         let rows = match object {
             Some((t, id)) => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -83,14 +79,9 @@ impl Store {
 
     /// The current head (seq, hash) as the head row says.
     pub async fn audit_head(&self) -> Result<(i64, Hash)> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(self.pool())
-            .await?;
+        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(self.pool()).await?;
         let h: String = row.try_get("hash")?;
-        Ok((
-            row.try_get("seq")?,
-            Hash::from_hex(&h).map_err(|_| StoreError::Corrupt("audit head".into()))?,
-        ))
+        Ok((row.try_get("seq")?, Hash::from_hex(&h).map_err(|_| StoreError::Corrupt("audit head".into()))?))
     }
 
     /// Signs the current head and records the checkpoint in the database (the caller also appends it
@@ -101,9 +92,8 @@ impl Store {
         if seq == 0 {
             return Ok(None);
         }
-        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoint")
-            .fetch_one(self.pool())
-            .await?;
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoint").fetch_one(self.pool()).await?;
         if last == Some(seq) {
             return Ok(None);
         }
@@ -111,21 +101,17 @@ impl Store {
             .audit_key()
             .sign_checkpoint(seq, head, ts(now))
             .map_err(|e| StoreError::Audit(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO audit_checkpoint (seq, head, at, signature) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(cp.seq)
-        .bind(cp.head.to_hex())
-        .bind(&cp.at)
-        .bind(hex::encode(&cp.signature))
-        .execute(self.pool())
-        .await?;
+        sqlx::query("INSERT INTO audit_checkpoint (seq, head, at, signature) VALUES ($1, $2, $3, $4)")
+            .bind(cp.seq)
+            .bind(cp.head.to_hex())
+            .bind(&cp.at)
+            .bind(hex::encode(&cp.signature))
+            .execute(self.pool())
+            .await?;
         Ok(Some(cp))
     }
 
     pub async fn audit_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(self.pool()).await?)
     }
 }

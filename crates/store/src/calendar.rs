@@ -75,12 +75,7 @@ pub(crate) fn deadline_from_parts(
     })
 }
 
-fn compute(
-    cal: &WorkCalendar,
-    start: NaiveDate,
-    unit: PeriodUnit,
-    amount: u32,
-) -> (NaiveDate, bool) {
+fn compute(cal: &WorkCalendar, start: NaiveDate, unit: PeriodUnit, amount: u32) -> (NaiveDate, bool) {
     let d = match unit {
         PeriodUnit::WorkingDays => cal.deadline_working_days(start, amount),
         PeriodUnit::CalendarDays => cal.deadline_calendar_days(start, amount),
@@ -115,11 +110,7 @@ fn schedule_from_text(year: i32, text: &str) -> Result<YearSchedule> {
             "work" => DayKind::Work,
             _ => return Err(StoreError::Corrupt(format!("schedule line {line}"))),
         };
-        days.push(ScheduleDay {
-            date: parse_date(date)?,
-            kind,
-            name: name.unwrap_or("").to_owned(),
-        });
+        days.push(ScheduleDay { date: parse_date(date)?, kind, name: name.unwrap_or("").to_owned() });
     }
     Ok(YearSchedule { year, days })
 }
@@ -128,8 +119,7 @@ impl Store {
     /// The calendar in force: the official schedules built into the binary, plus (overriding them)
     /// every schedule an administrator loaded.
     pub async fn work_calendar(&self) -> Result<WorkCalendar> {
-        let mut cal =
-            WorkCalendar::official().map_err(|e| StoreError::Corrupt(format!("calendar: {e}")))?;
+        let mut cal = WorkCalendar::official().map_err(|e| StoreError::Corrupt(format!("calendar: {e}")))?;
         let rows = sqlx::query("SELECT year, days FROM holiday_schedule ORDER BY year")
             .fetch_all(self.pool())
             .await?;
@@ -145,10 +135,9 @@ impl Store {
 
     /// Schedules loaded at run time: (year, source, loaded at).
     pub async fn loaded_schedules(&self) -> Result<Vec<(i64, String, DateTime<Utc>)>> {
-        let rows =
-            sqlx::query("SELECT year, source, loaded_at FROM holiday_schedule ORDER BY year")
-                .fetch_all(self.pool())
-                .await?;
+        let rows = sqlx::query("SELECT year, source, loaded_at FROM holiday_schedule ORDER BY year")
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|r| {
                 let at: String = r.try_get("loaded_at")?;
@@ -222,8 +211,7 @@ impl Tx {
         let year = schedule.year;
         let text = schedule_to_text(&schedule);
         let n_days = schedule.days.len();
-        cal.load(schedule)
-            .map_err(|e| StoreError::Corrupt(format!("calendar: {e}")))?;
+        cal.load(schedule).map_err(|e| StoreError::Corrupt(format!("calendar: {e}")))?;
         let now = ts(self.now());
         sqlx::query(
             "INSERT INTO holiday_schedule (year, days, source, loaded_at) VALUES ($1, $2, $3, $4) \
@@ -263,10 +251,8 @@ impl Tx {
                     .bind(d.id)
                     .execute(self.conn())
                     .await?;
-                changed.push(
-                    json!({"deadline": d.id, "from": d.due.to_string(), "to": due.to_string(),
-                                    "provisional": provisional}),
-                );
+                changed.push(json!({"deadline": d.id, "from": d.due.to_string(), "to": due.to_string(),
+                                    "provisional": provisional}));
             }
         }
         let count = changed.len() as u64;

@@ -102,11 +102,7 @@ pub struct AuditCtx {
 impl AuditCtx {
     /// The context of a command-line action by the platform itself.
     pub fn system(operation_id: impl Into<String>) -> AuditCtx {
-        AuditCtx {
-            operation_id: operation_id.into(),
-            role: Some("system".into()),
-            ..AuditCtx::default()
-        }
+        AuditCtx { operation_id: operation_id.into(), role: Some("system".into()), ..AuditCtx::default() }
     }
 }
 
@@ -144,13 +140,8 @@ impl Store {
         };
         let pool = opts.connect(url).await?;
         let (head_tx, _) = tokio::sync::watch::channel(0);
-        let store = Store {
-            pool,
-            backend,
-            key,
-            write_lock: Arc::new(Mutex::new(())),
-            head_tx: Arc::new(head_tx),
-        };
+        let store =
+            Store { pool, backend, key, write_lock: Arc::new(Mutex::new(())), head_tx: Arc::new(head_tx) };
         store.migrate().await?;
         Ok(store)
     }
@@ -189,9 +180,7 @@ impl Store {
                 continue;
             }
             for stmt in &m.statements {
-                sqlx::query(AssertSqlSafe(stmt.as_str()))
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(AssertSqlSafe(stmt.as_str())).execute(&mut *tx).await?;
             }
             sqlx::query("INSERT INTO schema_migration (version, applied_at) VALUES ($1, $2)")
                 .bind(m.version)
@@ -213,26 +202,16 @@ impl Store {
             }
             Backend::Postgres => (None, self.pool.begin().await?),
         };
-        Ok(Tx {
-            tx,
-            _guard: guard,
-            store: self.clone(),
-            now,
-            ctx: ctx.clone(),
-            audited: false,
-            head: None,
-        })
+        Ok(Tx { tx, _guard: guard, store: self.clone(), now, ctx: ctx.clone(), audited: false, head: None })
     }
 }
 
 impl Store {
     /// The table of the benchmark baseline (never part of the schema proper).
     pub async fn create_bench_table(&self) -> Result<()> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS bench_plain (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS bench_plain (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)")
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -284,13 +263,7 @@ impl<'a> Change<'a> {
         object_id: impl ToString,
         summary: serde_json::Value,
     ) -> Change<'a> {
-        Change {
-            action,
-            object_type,
-            object_id: object_id.to_string(),
-            result: "ok",
-            summary,
-        }
+        Change { action, object_type, object_id: object_id.to_string(), result: "ok", summary }
     }
 }
 
@@ -317,8 +290,7 @@ impl Tx {
         let row = sqlx::query(lock_sql).fetch_one(&mut *self.tx).await?;
         let prev_seq: i64 = row.try_get("seq")?;
         let prev_hex: String = row.try_get("hash")?;
-        let prev =
-            Hash::from_hex(&prev_hex).map_err(|_| StoreError::Corrupt("audit head hash".into()))?;
+        let prev = Hash::from_hex(&prev_hex).map_err(|_| StoreError::Corrupt("audit head hash".into()))?;
         let record = AuditRecord {
             seq: prev_seq + 1,
             at: ts(self.now),
@@ -403,9 +375,7 @@ pub mod scratch {
     pub async fn create_postgres(base_url: &str, name: &str) -> Result<String> {
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(base_url).await?;
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut conn)
-            .await?;
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut conn).await?;
         conn.close().await?;
         let (head, _) = base_url.rsplit_once('/').unwrap_or((base_url, ""));
         Ok(format!("{head}/{name}"))
@@ -414,11 +384,9 @@ pub mod scratch {
     /// Drops database `name` (best effort: connections still open are terminated).
     pub async fn drop_postgres(base_url: &str, name: &str) -> Result<()> {
         let mut conn = sqlx::AnyConnection::connect(base_url).await?;
-        sqlx::query(AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-        )))
-        .execute(&mut conn)
-        .await?;
+        sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+            .execute(&mut conn)
+            .await?;
         conn.close().await?;
         Ok(())
     }

@@ -83,36 +83,27 @@ impl Tx {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        let action = if active {
-            "org.activate"
-        } else {
-            "org.deactivate"
-        };
-        self.audit(Change::ok(action, "org", id, json!({"active": active})))
-            .await?;
+        let action = if active { "org.activate" } else { "org.deactivate" };
+        self.audit(Change::ok(action, "org", id, json!({"active": active}))).await?;
         Ok(())
     }
 }
 
 impl Store {
     pub async fn org(&self, id: i64) -> Result<Organisation> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLS} FROM org WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM org WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
         from_row(&row)
     }
 
     pub async fn org_by_uscc(&self, uscc: &Uscc) -> Result<Option<Organisation>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLS} FROM org WHERE uscc = $1"
-        )))
-        .bind(uscc.as_str())
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM org WHERE uscc = $1")))
+            .bind(uscc.as_str())
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -129,8 +120,6 @@ impl Store {
     }
 
     pub async fn count_orgs(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM org")
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM org").fetch_one(self.pool()).await?)
     }
 }

@@ -199,8 +199,5 @@ pub fn migrations(backend: Backend) -> Vec<Migration> {
         .map(|s| s.replace("{ID}", id))
         .chain(specific.iter().map(|s| (*s).to_owned()))
         .collect();
-    vec![Migration {
-        version: 1,
-        statements,
-    }]
+    vec![Migration { version: 1, statements }]
 }

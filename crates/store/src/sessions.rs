@@ -56,13 +56,8 @@ impl Tx {
         .bind(ip)
         .execute(self.conn())
         .await?;
-        self.audit(Change::ok(
-            "auth.login",
-            "user",
-            user_id,
-            json!({"second_factor": second_factor_ok}),
-        ))
-        .await?;
+        self.audit(Change::ok("auth.login", "user", user_id, json!({"second_factor": second_factor_ok})))
+            .await?;
         Ok(())
     }
 
@@ -71,8 +66,7 @@ impl Tx {
             .bind(secret_digest(secret))
             .execute(self.conn())
             .await?;
-        self.audit(Change::ok("auth.logout", "user", user_id, json!({})))
-            .await?;
+        self.audit(Change::ok("auth.logout", "user", user_id, json!({}))).await?;
         Ok(())
     }
 
@@ -81,8 +75,7 @@ impl Tx {
             .bind(secret_digest(secret))
             .execute(self.conn())
             .await?;
-        self.audit(Change::ok("auth.second_factor", "user", user_id, json!({})))
-            .await?;
+        self.audit(Change::ok("auth.second_factor", "user", user_id, json!({}))).await?;
         Ok(())
     }
 
@@ -117,19 +110,16 @@ impl Tx {
     }
 
     pub async fn revoke_api_token(&mut self, id: i64) -> Result<()> {
-        let n = sqlx::query(
-            "UPDATE api_token SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind(ts(self.now()))
-        .bind(id)
-        .execute(self.conn())
-        .await?
-        .rows_affected();
+        let n = sqlx::query("UPDATE api_token SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(ts(self.now()))
+            .bind(id)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        self.audit(Change::ok("token.revoke", "api_token", id, json!({})))
-            .await?;
+        self.audit(Change::ok("token.revoke", "api_token", id, json!({}))).await?;
         Ok(())
     }
 }
@@ -178,11 +168,7 @@ impl Store {
     }
 
     /// A token that exists, is not revoked and has not expired.
-    pub async fn valid_api_token(
-        &self,
-        secret: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<ApiToken>> {
+    pub async fn valid_api_token(&self, secret: &str, now: DateTime<Utc>) -> Result<Option<ApiToken>> {
         let row = sqlx::query(
             "SELECT id, user_id, org_id, name, created_at, expires_at, revoked_at FROM api_token \
              WHERE token_hash = $1",

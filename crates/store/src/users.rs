@@ -7,9 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use yunshu_domain::ids::{Mobile, ResidentId};
 use yunshu_domain::party::RoleSet;
-use yunshu_domain::personnel::{
-    ConfidentialityAgreement, FilingStatus, IdentityStatus, PersonnelRecord,
-};
+use yunshu_domain::personnel::{ConfidentialityAgreement, FilingStatus, IdentityStatus, PersonnelRecord};
 
 use crate::{Change, Result, Store, StoreError, Tx, get_bool, parse_ts, ts};
 
@@ -84,8 +82,7 @@ fn opt_date(row: &AnyRow, col: &str) -> Result<Option<NaiveDate>> {
     let v: Option<String> = row.try_get(col)?;
     v.as_deref()
         .map(|s| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| StoreError::Corrupt(format!("date {s}")))
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("date {s}")))
         })
         .transpose()
 }
@@ -109,8 +106,7 @@ fn from_row(row: &AnyRow) -> Result<User> {
         org_id: row.try_get("org_id")?,
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
-        resident_id: ResidentId::parse(&rid)
-            .map_err(|e| StoreError::Corrupt(format!("resident id: {e}")))?,
+        resident_id: ResidentId::parse(&rid).map_err(|e| StoreError::Corrupt(format!("resident id: {e}")))?,
         mobile: Mobile::parse(&mobile).map_err(|e| StoreError::Corrupt(format!("mobile: {e}")))?,
         roles: RoleSet::parse_list(&roles).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         active: get_bool(row, "active")?,
@@ -253,26 +249,14 @@ impl Tx {
                 .bind(user_id)
                 .execute(self.conn())
                 .await?;
-            sqlx::query(
-                "UPDATE api_token SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(ts(self.now()))
-            .bind(user_id)
-            .execute(self.conn())
-            .await?;
+            sqlx::query("UPDATE api_token SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(ts(self.now()))
+                .bind(user_id)
+                .execute(self.conn())
+                .await?;
         }
-        let action = if active {
-            "user.activate"
-        } else {
-            "user.deactivate"
-        };
-        self.audit(Change::ok(
-            action,
-            "user",
-            user_id,
-            json!({"active": active}),
-        ))
-        .await?;
+        let action = if active { "user.activate" } else { "user.deactivate" };
+        self.audit(Change::ok(action, "user", user_id, json!({"active": active}))).await?;
         Ok(())
     }
 
@@ -283,8 +267,7 @@ impl Tx {
             vec![Some(hash.to_owned())],
         )
         .await?;
-        self.audit(Change::ok("user.set_password", "user", user_id, json!({})))
-            .await?;
+        self.audit(Change::ok("user.set_password", "user", user_id, json!({}))).await?;
         Ok(())
     }
 
@@ -328,20 +311,14 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn set_totp(
-        &mut self,
-        user_id: i64,
-        secret: Option<&str>,
-        enabled: bool,
-    ) -> Result<()> {
-        let n =
-            sqlx::query("UPDATE app_user SET totp_secret = $1, totp_enabled = $2 WHERE id = $3")
-                .bind(secret)
-                .bind(i64::from(enabled))
-                .bind(user_id)
-                .execute(self.conn())
-                .await?
-                .rows_affected();
+    pub async fn set_totp(&mut self, user_id: i64, secret: Option<&str>, enabled: bool) -> Result<()> {
+        let n = sqlx::query("UPDATE app_user SET totp_secret = $1, totp_enabled = $2 WHERE id = $3")
+            .bind(secret)
+            .bind(i64::from(enabled))
+            .bind(user_id)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -368,23 +345,20 @@ impl Tx {
 
 impl Store {
     pub async fn user(&self, id: i64) -> Result<User> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLS} FROM app_user WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM app_user WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
         from_row(&row)
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLS} FROM app_user WHERE username = $1"
-        )))
-        .bind(username)
-        .fetch_optional(self.pool())
-        .await?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLS} FROM app_user WHERE username = $1")))
+                .bind(username)
+                .fetch_optional(self.pool())
+                .await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -400,11 +374,7 @@ impl Store {
 
     /// Users of all organisations in a region (by code prefix), with their organisation's name.
     pub async fn users_in_region(&self, region_prefix: &str) -> Result<Vec<User>> {
-        let cols = COLS
-            .split(", ")
-            .map(|c| format!("u.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = COLS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {cols} FROM app_user u JOIN org o ON o.id = u.org_id \
              WHERE o.region_code LIKE $1 ORDER BY o.region_code, u.org_id, u.id"

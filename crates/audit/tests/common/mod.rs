@@ -7,22 +7,12 @@ use yunshu_audit::{AuditKey, AuditRecord, Checkpoint, GENESIS, Hash, StoredRecor
 pub fn record(seq: i64) -> AuditRecord {
     AuditRecord {
         seq,
-        at: format!(
-            "2026-11-27T08:{:02}:{:02}.{:03}Z",
-            seq / 60 % 60,
-            seq % 60,
-            seq % 1000
-        ),
+        at: format!("2026-11-27T08:{:02}:{:02}.{:03}Z", seq / 60 % 60, seq % 60, seq % 1000),
         operation_id: format!("op-{seq:08}"),
         user_id: (seq % 3 != 0).then(|| format!("user-{}", seq % 7)),
         org_id: Some(format!("org-{}", seq % 5)),
         role: (seq % 2 == 0).then(|| "Operator".to_owned()),
-        action: if seq % 4 == 0 {
-            "user.create"
-        } else {
-            "dataset.read"
-        }
-        .to_owned(),
+        action: if seq % 4 == 0 { "user.create" } else { "dataset.read" }.to_owned(),
         object_type: "user".to_owned(),
         object_id: format!("obj-{seq}"),
         result: if seq % 11 == 0 { "denied" } else { "ok" }.to_owned(),
@@ -54,20 +44,13 @@ pub fn build_log(key: &AuditKey, n: i64, every: i64) -> Log {
             checkpoints.push(key.sign_checkpoint(seq, prev, checkpoint_at(seq)).unwrap());
         }
     }
-    Log {
-        records,
-        checkpoints,
-    }
+    Log { records, checkpoints }
 }
 
 /// Recomputes hashes, links and tags of `records[from_index..]` with `key`, as an attacker
 /// with database access (and their own key) would after editing a record.
 pub fn reseal_from(records: &mut [StoredRecord], from_index: usize, key: &AuditKey) {
-    let mut prev: Hash = if from_index == 0 {
-        GENESIS
-    } else {
-        records[from_index - 1].hash
-    };
+    let mut prev: Hash = if from_index == 0 { GENESIS } else { records[from_index - 1].hash };
     for stored in &mut records[from_index..] {
         *stored = key.seal(&prev, stored.record.clone());
         prev = stored.hash;

@@ -43,9 +43,7 @@ pub async fn add_working_days(
 ) -> AppResult<axum::Json<PeriodAnswer>> {
     let start = parse_start(&q.start)?;
     let cal = state.store.work_calendar().await?;
-    let end = cal
-        .add_working_days(start, q.days)
-        .map_err(calendar_error)?;
+    let end = cal.add_working_days(start, q.days).map_err(calendar_error)?;
     Ok(axum::Json(PeriodAnswer {
         start: start.to_string(),
         days: q.days,
@@ -60,9 +58,7 @@ pub async fn add_days(
 ) -> AppResult<axum::Json<PeriodAnswer>> {
     let start = parse_start(&q.start)?;
     let cal = state.store.work_calendar().await?;
-    let end = cal
-        .add_calendar_days(start, q.days)
-        .map_err(calendar_error)?;
+    let end = cal.add_calendar_days(start, q.days).map_err(calendar_error)?;
     Ok(axum::Json(PeriodAnswer {
         start: start.to_string(),
         days: q.days,
@@ -92,40 +88,24 @@ pub struct ScheduleDayInput {
 
 pub fn to_schedule(input: ScheduleInput) -> AppResult<YearSchedule> {
     if !(2000..=2100).contains(&input.year) {
-        return Err(AppError::invalid(
-            "year",
-            "calendar.year",
-            "年份应在 2000 至 2100 之间",
-        ));
+        return Err(AppError::invalid("year", "calendar.year", "年份应在 2000 至 2100 之间"));
     }
     let mut days = Vec::with_capacity(input.days.len());
     for d in input.days {
-        let date = NaiveDate::parse_from_str(d.date.trim(), "%Y-%m-%d").map_err(|_| {
-            AppError::invalid("days", "date.format", format!("日期格式有误：{}", d.date))
-        })?;
+        let date = NaiveDate::parse_from_str(d.date.trim(), "%Y-%m-%d")
+            .map_err(|_| AppError::invalid("days", "date.format", format!("日期格式有误：{}", d.date)))?;
         days.push(ScheduleDay {
             date,
-            kind: if d.is_off_day {
-                DayKind::Off
-            } else {
-                DayKind::Work
-            },
+            kind: if d.is_off_day { DayKind::Off } else { DayKind::Work },
             name: d.name,
         });
     }
-    Ok(YearSchedule {
-        year: input.year,
-        days,
-    })
+    Ok(YearSchedule { year: input.year, days })
 }
 
 pub fn parse_schedule_json(text: &str) -> AppResult<YearSchedule> {
     let input: ScheduleInput = serde_json::from_str(text).map_err(|e| {
-        AppError::invalid(
-            "schedule",
-            "calendar.bad_json",
-            format!("节假日安排格式有误：{e}"),
-        )
+        AppError::invalid("schedule", "calendar.bad_json", format!("节假日安排格式有误：{e}"))
     })?;
     to_schedule(input)
 }

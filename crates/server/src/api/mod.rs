@@ -26,10 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me", get(me))
         .route("/api/v1/todo", get(todo))
         .route("/api/v1/regions", get(regions))
-        .route(
-            "/api/v1/calendar/add-working-days",
-            get(calendar::add_working_days),
-        )
+        .route("/api/v1/calendar/add-working-days", get(calendar::add_working_days))
         .route("/api/v1/calendar/add-days", get(calendar::add_days))
         .route("/api/v1/calendar/schedules", post(calendar::load_schedule))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
@@ -128,10 +125,7 @@ pub fn user_view(u: &User, today: chrono::NaiveDate) -> UserView {
         identity_verifier: u.identity_verifier.clone(),
         filing_status: u.filing.code().to_owned(),
         agreement_signed_on: u.agreement.as_ref().map(|a| a.signed_on.to_string()),
-        agreement_expires_on: u
-            .agreement
-            .as_ref()
-            .and_then(|a| a.expires_on.map(|d| d.to_string())),
+        agreement_expires_on: u.agreement.as_ref().and_then(|a| a.expires_on.map(|d| d.to_string())),
         data_access_gaps: yunshu_domain::personnel::data_access_gaps(&u.personnel(), today)
             .into_iter()
             .map(|g| g.code().to_owned())
@@ -145,15 +139,9 @@ pub struct MeView {
     pub org: OrgView,
 }
 
-async fn me(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-) -> AppResult<axum::Json<MeView>> {
+async fn me(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> AppResult<axum::Json<MeView>> {
     let p = ctx.me()?;
-    Ok(axum::Json(MeView {
-        user: user_view(&p.user, ctx.today()),
-        org: org_view(&state, &p.org),
-    }))
+    Ok(axum::Json(MeView { user: user_view(&p.user, ctx.today()), org: org_view(&state, &p.org) }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -234,14 +222,8 @@ pub fn scope_prefix(region: &yunshu_domain::regions::RegionCode) -> String {
 /// Organisations the caller may see: their area if they may view organisations there, else their own.
 pub async fn visible_orgs(state: &AppState, ctx: &Ctx) -> AppResult<Vec<Organisation>> {
     let p = ctx.me()?;
-    let all = state
-        .store
-        .orgs_in_region(&scope_prefix(&p.org.region))
-        .await?;
-    Ok(all
-        .into_iter()
-        .filter(|o| ctx.allowed(state, "org.view", &services::org_resource(o)))
-        .collect())
+    let all = state.store.orgs_in_region(&scope_prefix(&p.org.region)).await?;
+    Ok(all.into_iter().filter(|o| ctx.allowed(state, "org.view", &services::org_resource(o))).collect())
 }
 
 async fn list_orgs(
@@ -249,9 +231,7 @@ async fn list_orgs(
     Extension(ctx): Extension<Ctx>,
 ) -> AppResult<axum::Json<Vec<OrgView>>> {
     let orgs = visible_orgs(&state, &ctx).await?;
-    Ok(axum::Json(
-        orgs.iter().map(|o| org_view(&state, o)).collect(),
-    ))
+    Ok(axum::Json(orgs.iter().map(|o| org_view(&state, o)).collect()))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -299,17 +279,9 @@ pub async fn visible_users(state: &AppState, ctx: &Ctx) -> AppResult<Vec<User>> 
     let p = ctx.me()?;
     let orgs = visible_orgs(state, ctx).await?;
     let mut out = Vec::new();
-    for u in state
-        .store
-        .users_in_region(&scope_prefix(&p.org.region))
-        .await?
-    {
+    for u in state.store.users_in_region(&scope_prefix(&p.org.region)).await? {
         if let Some(o) = orgs.iter().find(|o| o.id == u.org_id) {
-            let r = PolicyResource::User {
-                id: u.id,
-                org_id: o.id,
-                region: o.region,
-            };
+            let r = PolicyResource::User { id: u.id, org_id: o.id, region: o.region };
             if ctx.allowed(state, "user.view", &r) {
                 out.push(u);
             }
@@ -323,9 +295,7 @@ async fn list_users(
     Extension(ctx): Extension<Ctx>,
 ) -> AppResult<axum::Json<Vec<UserView>>> {
     let users = visible_users(&state, &ctx).await?;
-    Ok(axum::Json(
-        users.iter().map(|u| user_view(u, ctx.today())).collect(),
-    ))
+    Ok(axum::Json(users.iter().map(|u| user_view(u, ctx.today())).collect()))
 }
 
 async fn create_user(
@@ -470,11 +440,7 @@ async fn decide(
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             if e.is_syntax() || e.is_eof() {
-                AppError::new(
-                    StatusCode::BAD_REQUEST,
-                    "request.malformed_json",
-                    "请求体不是合法的 JSON",
-                )
+                AppError::new(StatusCode::BAD_REQUEST, "request.malformed_json", "请求体不是合法的 JSON")
             } else {
                 AppError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -539,11 +505,7 @@ pub async fn issue_token(state: &AppState, ctx: &Ctx, input: &TokenInput) -> App
     let p = ctx.me()?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 64 {
-        return Err(AppError::invalid(
-            "name",
-            "token.name",
-            "请填写令牌用途（最多 64 个字符）",
-        ));
+        return Err(AppError::invalid("name", "token.name", "请填写令牌用途（最多 64 个字符）"));
     }
     if !(1..=state.config.token_max_days).contains(&input.days) {
         return Err(AppError::invalid(
@@ -555,15 +517,9 @@ pub async fn issue_token(state: &AppState, ctx: &Ctx, input: &TokenInput) -> App
     let secret = format!("ys_{}", crate::auth::random_hex(24)?);
     let expires = ctx.now + chrono::Duration::days(input.days);
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
-    let id = tx
-        .create_api_token(&secret, p.user.id, p.org.id, name, expires)
-        .await?;
+    let id = tx.create_api_token(&secret, p.user.id, p.org.id, name, expires).await?;
     tx.commit().await?;
-    Ok(NewToken {
-        id,
-        token: secret,
-        expires_at: yunshu_store::ts(expires),
-    })
+    Ok(NewToken { id, token: secret, expires_at: yunshu_store::ts(expires) })
 }
 
 async fn create_token(
@@ -571,10 +527,7 @@ async fn create_token(
     Extension(ctx): Extension<Ctx>,
     Json(input): Json<TokenInput>,
 ) -> AppResult<(StatusCode, axum::Json<NewToken>)> {
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(issue_token(&state, &ctx, &input).await?),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(issue_token(&state, &ctx, &input).await?)))
 }
 
 pub async fn revoke(state: &AppState, ctx: &Ctx, id: i64) -> AppResult<()> {

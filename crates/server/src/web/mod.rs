@@ -36,10 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/orgs/{id}/chains", post(pages::set_chain))
         .route("/admin/users", get(pages::users).post(pages::create_user))
         .route("/admin/users/{id}", get(pages::user))
-        .route(
-            "/admin/users/{id}/verify-identity",
-            post(pages::verify_identity),
-        )
+        .route("/admin/users/{id}/verify-identity", post(pages::verify_identity))
         .route("/admin/users/{id}/agreement", post(pages::record_agreement))
         .route("/admin/users/{id}/filing", post(pages::submit_filing))
         .route("/admin/users/{id}/deactivate", post(pages::deactivate))
@@ -83,21 +80,13 @@ pub fn zh_time(t: DateTime<Utc>) -> String {
 }
 
 pub fn region_name(state: &AppState, code: &RegionCode) -> String {
-    state
-        .regions
-        .get(code)
-        .map(|r| r.name().to_owned())
-        .unwrap_or_else(|| code.as_str().to_owned())
+    state.regions.get(code).map(|r| r.name().to_owned()).unwrap_or_else(|| code.as_str().to_owned())
 }
 
 /// 云南省 / 昆明市 / 五华区
 pub fn region_path(state: &AppState, code: &RegionCode) -> String {
-    let mut names: Vec<String> = state
-        .regions
-        .ancestors(code)
-        .into_iter()
-        .map(|r| r.name().to_owned())
-        .collect();
+    let mut names: Vec<String> =
+        state.regions.ancestors(code).into_iter().map(|r| r.name().to_owned()).collect();
     names.reverse();
     names.push(region_name(state, code));
     names.join(" / ")
@@ -150,16 +139,8 @@ pub fn action_label(action: &str) -> &'static str {
 }
 
 /// The history timeline of one object, newest first.
-pub async fn history(
-    state: &AppState,
-    object_type: &str,
-    object_id: &str,
-) -> AppResult<Vec<HistoryRow>> {
-    Ok(history_with_seq(state, object_type, object_id)
-        .await?
-        .into_iter()
-        .map(|(_, row)| row)
-        .collect())
+pub async fn history(state: &AppState, object_type: &str, object_id: &str) -> AppResult<Vec<HistoryRow>> {
+    Ok(history_with_seq(state, object_type, object_id).await?.into_iter().map(|(_, row)| row).collect())
 }
 
 /// The same, each row with its audit sequence number.
@@ -168,18 +149,10 @@ pub async fn history_with_seq(
     object_type: &str,
     object_id: &str,
 ) -> AppResult<Vec<(i64, HistoryRow)>> {
-    let recs = state
-        .store
-        .audit_recent(Some((object_type, object_id)), 100)
-        .await?;
+    let recs = state.store.audit_recent(Some((object_type, object_id)), 100).await?;
     let mut rows = Vec::with_capacity(recs.len());
     for r in recs {
-        let who = match r
-            .record
-            .user_id
-            .as_deref()
-            .and_then(|u| u.parse::<i64>().ok())
-        {
+        let who = match r.record.user_id.as_deref().and_then(|u| u.parse::<i64>().ok()) {
             Some(uid) => match state.store.user(uid).await {
                 Ok(u) => u.display_name,
                 Err(_) => format!("用户 {uid}"),
@@ -193,15 +166,7 @@ pub async fn history_with_seq(
         if r.record.result != "ok" {
             what.push_str("（未成功）");
         }
-        rows.push((
-            r.record.seq,
-            HistoryRow {
-                when,
-                what,
-                who,
-                detail: summary_words(&r.record.summary),
-            },
-        ));
+        rows.push((r.record.seq, HistoryRow { when, what, who, detail: summary_words(&r.record.summary) }));
     }
     Ok(rows)
 }
@@ -226,29 +191,20 @@ pub async fn layout(
     crumbs: Vec<(&str, &str)>,
 ) -> AppResult<Layout> {
     let p = ctx.me()?;
-    let own = PolicyResource::Org {
-        id: p.org.id,
-        region: p.org.region,
-    };
+    let own = PolicyResource::Org { id: p.org.id, region: p.org.region };
     let can = |action: &str| ctx.allowed(state, action, &own);
     let item = |label: &str, href: &str| MenuItem {
         label: label.to_owned(),
         href: href.to_owned(),
         active: href == active,
     };
-    let mut menu = vec![MenuGroup {
-        title: "工作台".into(),
-        items: vec![item("我的工作台", "/")],
-    }];
+    let mut menu = vec![MenuGroup { title: "工作台".into(), items: vec![item("我的工作台", "/")] }];
     let mut supervision = Vec::new();
     if can("audit.view") {
         supervision.push(item("审计日志", "/audit"));
     }
     if !supervision.is_empty() {
-        menu.push(MenuGroup {
-            title: "监督管理".into(),
-            items: supervision,
-        });
+        menu.push(MenuGroup { title: "监督管理".into(), items: supervision });
     }
     let mut system = Vec::new();
     if can("org.view") {
@@ -259,17 +215,10 @@ pub async fn layout(
     }
     system.push(item("工作日历", "/calendar"));
     system.push(item("个人设置", "/account"));
-    menu.push(MenuGroup {
-        title: "系统管理".into(),
-        items: system,
-    });
+    menu.push(MenuGroup { title: "系统管理".into(), items: system });
     let notifications = state.store.notifications_of_user(p.user.id).await?.len();
     let mut c = vec![("首页".to_owned(), "/".to_owned())];
-    c.extend(
-        crumbs
-            .into_iter()
-            .map(|(a, b)| (a.to_owned(), b.to_owned())),
-    );
+    c.extend(crumbs.into_iter().map(|(a, b)| (a.to_owned(), b.to_owned())));
     Ok(Layout {
         user_name: p.user.display_name.clone(),
         org_name: p.org.name.clone(),

@@ -41,10 +41,7 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
     };
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     (h, body).into_response()
 }
 
@@ -84,11 +81,7 @@ pub async fn login(
 ) -> AppResult<Response> {
     let username = f.username.trim().to_ascii_lowercase();
     let refuse = |msg: &str| {
-        (
-            StatusCode::UNAUTHORIZED,
-            page(&login_view(&state, &ctx, msg, &username, false)),
-        )
-            .into_response()
+        (StatusCode::UNAUTHORIZED, page(&login_view(&state, &ctx, msg, &username, false))).into_response()
     };
     let Some(user) = state.store.user_by_username(&username).await? else {
         // Spend the same time as a real check, so timing does not tell which names exist.
@@ -101,17 +94,12 @@ pub async fn login(
     if let Some(until) = user.locked_until
         && until > ctx.now
     {
-        return Ok(refuse(&format!(
-            "账号已锁定，请于 {} 后再试",
-            zh_time(until)
-        )));
+        return Ok(refuse(&format!("账号已锁定，请于 {} 后再试", zh_time(until))));
     }
     if !verify_password(&f.password, &user.password_hash) {
         let lock_until = ctx.now + Duration::minutes(state.config.lockout_minutes);
         let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
-        let locked = tx
-            .login_failed(user.id, state.config.lockout_failures, lock_until)
-            .await?;
+        let locked = tx.login_failed(user.id, state.config.lockout_failures, lock_until).await?;
         tx.commit().await?;
         return Ok(if locked {
             refuse(&format!(
@@ -145,14 +133,9 @@ pub async fn login(
         "/"
     };
     let mut r = Redirect::to(to).into_response();
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, &secret, state.config.production, None),
-    );
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(PRE_COOKIE, "", state.config.production, Some(0)),
-    );
+    r.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &secret, state.config.production, None));
+    r.headers_mut().append(header::SET_COOKIE, set_cookie(PRE_COOKIE, "", state.config.production, Some(0)));
     Ok(r)
 }
 
@@ -182,11 +165,7 @@ pub async fn totp(
 ) -> AppResult<Response> {
     let p = ctx.me()?;
     let secret = session_secret(&ctx).ok_or_else(AppError::unauthenticated)?;
-    let ok = p
-        .user
-        .totp_secret
-        .as_deref()
-        .is_some_and(|s| auth::totp_check(s, ctx.now.timestamp(), &f.code));
+    let ok = p.user.totp_secret.as_deref().is_some_and(|s| auth::totp_check(s, ctx.now.timestamp(), &f.code));
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
     if ok {
         tx.mark_second_factor(&secret, p.user.id).await?;
@@ -194,20 +173,12 @@ pub async fn totp(
         return Ok(Redirect::to("/").into_response());
     }
     let lock_until = ctx.now + Duration::minutes(state.config.lockout_minutes);
-    tx.login_failed(p.user.id, state.config.lockout_failures, lock_until)
-        .await?;
+    tx.login_failed(p.user.id, state.config.lockout_failures, lock_until).await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::UNAUTHORIZED,
-        page(&login_view(&state, &ctx, "动态口令错误", "", true)),
-    )
-        .into_response())
+    Ok((StatusCode::UNAUTHORIZED, page(&login_view(&state, &ctx, "动态口令错误", "", true))).into_response())
 }
 
-pub async fn logout(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-) -> AppResult<Response> {
+pub async fn logout(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> AppResult<Response> {
     let p = ctx.me()?;
     if let Some(secret) = session_secret(&ctx) {
         let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
@@ -215,19 +186,14 @@ pub async fn logout(
         tx.commit().await?;
     }
     let mut r = Redirect::to("/login").into_response();
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, "", state.config.production, Some(0)),
-    );
+    r.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", state.config.production, Some(0)));
     Ok(r)
 }
 
 // ---- work desk -----------------------------------------------------------------------------------
 
-pub async fn desk(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-) -> AppResult<Response> {
+pub async fn desk(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> AppResult<Response> {
     let p = ctx.me()?;
     let l = layout(&state, &ctx, "/", vec![("工作台", "")]).await?;
     let cal = state.store.work_calendar().await?;
@@ -274,30 +240,17 @@ pub async fn desk(
         .into_iter()
         .map(|n| (n.title, zh_time(n.created_at), n.link.unwrap_or_default()))
         .collect();
-    let gaps = data_access_gaps(&p.user.personnel(), today)
-        .into_iter()
-        .map(|g| g.message_zh().to_owned())
-        .collect();
+    let gaps =
+        data_access_gaps(&p.user.personnel(), today).into_iter().map(|g| g.message_zh().to_owned()).collect();
     // A few figures, by what the role is for.
     let mut figures = Vec::new();
     let own = services::org_resource(&p.org);
     if ctx.allowed(&state, "org.create", &own) {
         let orgs = crate::api::visible_orgs(&state, &ctx).await?;
         let users = crate::api::visible_users(&state, &ctx).await?;
-        let eligible = users
-            .iter()
-            .filter(|u| data_access_gaps(&u.personnel(), today).is_empty())
-            .count();
-        figures.push((
-            "辖区机构".to_owned(),
-            orgs.len().to_string(),
-            "/admin/orgs".to_owned(),
-        ));
-        figures.push((
-            "辖区用户".to_owned(),
-            users.len().to_string(),
-            "/admin/users".to_owned(),
-        ));
+        let eligible = users.iter().filter(|u| data_access_gaps(&u.personnel(), today).is_empty()).count();
+        figures.push(("辖区机构".to_owned(), orgs.len().to_string(), "/admin/orgs".to_owned()));
+        figures.push(("辖区用户".to_owned(), users.len().to_string(), "/admin/users".to_owned()));
         figures.push((
             "具备用数资格".to_owned(),
             format!("{eligible} / {}", users.len()),
@@ -305,10 +258,7 @@ pub async fn desk(
         ));
     } else if ctx.allowed(&state, "user.manage", &own) {
         let users = state.store.users_of_org(p.org.id).await?;
-        let eligible = users
-            .iter()
-            .filter(|u| data_access_gaps(&u.personnel(), today).is_empty())
-            .count();
+        let eligible = users.iter().filter(|u| data_access_gaps(&u.personnel(), today).is_empty()).count();
         figures.push((
             "本单位人员（具备用数资格 / 全部）".to_owned(),
             format!("{eligible} / {}", users.len()),
@@ -317,16 +267,9 @@ pub async fn desk(
     }
     if ctx.allowed(&state, "audit.view", &own) {
         let n = crate::api::visible_audit(&state, &ctx, 200).await?.len();
-        figures.push((
-            "近期审计记录".to_owned(),
-            n.to_string(),
-            "/audit".to_owned(),
-        ));
+        figures.push(("近期审计记录".to_owned(), n.to_string(), "/audit".to_owned()));
     }
-    let mine = state
-        .store
-        .running_approvals_of_initiator(p.user.id)
-        .await?;
+    let mine = state.store.running_approvals_of_initiator(p.user.id).await?;
     Ok(page(&DeskPage {
         l,
         org_name: p.org.name.clone(),
@@ -357,12 +300,7 @@ fn task_state_label(code: &str) -> &'static str {
 
 // ---- account ----------------------------------------------------------------------------------------
 
-async fn account_page(
-    state: &AppState,
-    ctx: &Ctx,
-    error: &str,
-    new_token: &str,
-) -> AppResult<AccountPage> {
+async fn account_page(state: &AppState, ctx: &Ctx, error: &str, new_token: &str) -> AppResult<AccountPage> {
     let p = ctx.me()?;
     let l = layout(state, ctx, "/account", vec![("个人设置", "")]).await?;
     // The enrolment secret is shown until enrolled; it is bound to the session by being posted back
@@ -407,10 +345,7 @@ async fn account_page(
     })
 }
 
-pub async fn account(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-) -> AppResult<Response> {
+pub async fn account(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> AppResult<Response> {
     Ok(page(&account_page(&state, &ctx, "", "").await?).into_response())
 }
 
@@ -434,10 +369,7 @@ pub async fn change_password(
             .map(|e| e.message_zh().to_owned())
     };
     if let Some(msg) = problem {
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            page(&account_page(&state, &ctx, &msg, "").await?),
-        )
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&account_page(&state, &ctx, &msg, "").await?))
             .into_response());
     }
     let hash = auth::hash_password(&f.new_password)?;
@@ -465,15 +397,7 @@ pub async fn enroll_totp(
     if !auth::totp_check(&f.secret, ctx.now.timestamp(), &f.code) {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            page(
-                &account_page(
-                    &state,
-                    &ctx,
-                    "动态口令不正确，请确认验证器中的密钥与时间",
-                    "",
-                )
-                .await?,
-            ),
+            page(&account_page(&state, &ctx, "动态口令不正确，请确认验证器中的密钥与时间", "").await?),
         )
             .into_response());
     }
@@ -482,8 +406,7 @@ pub async fn enroll_totp(
     if let Some(secret) = session_secret(&ctx) {
         tx.mark_second_factor(&secret, p.user.id).await?;
     }
-    tx.audit(Change::ok("user.totp_enable", "user", p.user.id, json!({})))
-        .await?;
+    tx.audit(Change::ok("user.totp_enable", "user", p.user.id, json!({}))).await?;
     tx.commit().await?;
     Ok(Redirect::to("/account").into_response())
 }
@@ -499,15 +422,8 @@ pub async fn create_token(
     Extension(ctx): Extension<Ctx>,
     Form(f): Form<TokenForm>,
 ) -> AppResult<Response> {
-    let t = crate::api::issue_token(
-        &state,
-        &ctx,
-        &crate::api::TokenInput {
-            name: f.name,
-            days: f.days,
-        },
-    )
-    .await?;
+    let t =
+        crate::api::issue_token(&state, &ctx, &crate::api::TokenInput { name: f.name, days: f.days }).await?;
     Ok(page(&account_page(&state, &ctx, "", &t.token).await?).into_response())
 }
 
@@ -539,11 +455,8 @@ pub async fn calendar(
     let today = ctx.today();
     let unit = q.unit.unwrap_or_else(|| "working".into());
     let days = q.days.unwrap_or(20);
-    let start = q
-        .start
-        .as_deref()
-        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-        .unwrap_or(today);
+    let start =
+        q.start.as_deref().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).unwrap_or(today);
     let (mut answer, mut error) = (String::new(), String::new());
     if q.start.is_some() {
         let r = if unit == "calendar" {
@@ -557,11 +470,7 @@ pub async fn calendar(
                     "自 {} 起 {} 个{}后为 {}",
                     zh_date(start),
                     days,
-                    if unit == "calendar" {
-                        "自然日（末日逢节假日顺延）"
-                    } else {
-                        "工作日"
-                    },
+                    if unit == "calendar" { "自然日（末日逢节假日顺延）" } else { "工作日" },
                     zh_date(d)
                 )
             }
@@ -606,12 +515,7 @@ pub async fn calendar(
     let own = services::org_resource(&ctx.me()?.org);
     Ok(page(&CalendarPage {
         l,
-        years: cal
-            .years()
-            .iter()
-            .map(|y| y.to_string())
-            .collect::<Vec<_>>()
-            .join("、"),
+        years: cal.years().iter().map(|y| y.to_string()).collect::<Vec<_>>().join("、"),
         start: start.to_string(),
         days,
         unit,
@@ -656,10 +560,7 @@ fn org_row(state: &AppState, o: &yunshu_store::orgs::Organisation) -> OrgRow {
 }
 
 fn type_options() -> Vec<(String, String)> {
-    OrgType::ALL
-        .iter()
-        .map(|t| (t.code().to_owned(), t.label_zh().to_owned()))
-        .collect()
+    OrgType::ALL.iter().map(|t| (t.code().to_owned(), t.label_zh().to_owned())).collect()
 }
 
 /// Regions the caller may place organisations in.
@@ -688,21 +589,13 @@ async fn orgs_page(
     form: OrgForm,
     error: Option<AppError>,
 ) -> AppResult<OrgsPage> {
-    let l = layout(
-        state,
-        ctx,
-        "/admin/orgs",
-        vec![("系统管理", ""), ("机构管理", "")],
-    )
-    .await?;
+    let l = layout(state, ctx, "/admin/orgs", vec![("系统管理", ""), ("机构管理", "")]).await?;
     let needle = q.q.trim().to_owned();
     let orgs = crate::api::visible_orgs(state, ctx)
         .await?
         .into_iter()
         .filter(|o| {
-            needle.is_empty()
-                || o.name.contains(&needle)
-                || o.uscc.as_str().contains(&needle.to_uppercase())
+            needle.is_empty() || o.name.contains(&needle) || o.uscc.as_str().contains(&needle.to_uppercase())
         })
         .filter(|o| q.org_type.is_empty() || o.org_type.code() == q.org_type)
         .map(|o| org_row(state, &o))
@@ -748,9 +641,7 @@ pub async fn create_org(
     };
     match services::create_org(&state, &ctx, &input).await {
         Ok(id) => Ok(Redirect::to(&format!("/admin/orgs/{id}")).into_response()),
-        Err(e)
-            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
-        {
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => {
             let status = e.status;
             let form = OrgForm {
                 name: input.name,
@@ -758,10 +649,7 @@ pub async fn create_org(
                 org_type: input.org_type,
                 region: input.region,
             };
-            Ok((
-                status,
-                page(&orgs_page(&state, &ctx, OrgQuery::default(), form, Some(e)).await?),
-            )
+            Ok((status, page(&orgs_page(&state, &ctx, OrgQuery::default(), form, Some(e)).await?))
                 .into_response())
         }
         Err(e) => Err(e),
@@ -788,20 +676,12 @@ fn user_row(state: &AppState, u: &User, org_name: &str, today: NaiveDate) -> Use
         agreement: match &u.agreement {
             Some(a) => {
                 let until = a.expires_on.map(zh_date).unwrap_or_else(|| "长期".into());
-                let state = if a.is_current(today) {
-                    "有效"
-                } else {
-                    "已失效"
-                };
+                let state = if a.is_current(today) { "有效" } else { "已失效" };
                 format!("{} 签署，至 {}（{}）", zh_date(a.signed_on), until, state)
             }
             None => "未登记".into(),
         },
-        status: if u.active {
-            "正常".into()
-        } else {
-            "已停用".into()
-        },
+        status: if u.active { "正常".into() } else { "已停用".into() },
         active: u.active,
         eligible: data_access_gaps(&u.personnel(), today).is_empty(),
     }
@@ -815,13 +695,8 @@ pub async fn org(
     let o = state.store.org(id).await?;
     let res = services::org_resource(&o);
     ctx.require(&state, "org.view", &res)?;
-    let mut l = layout(
-        &state,
-        &ctx,
-        "/admin/orgs",
-        vec![("机构管理", "/admin/orgs"), (o.name.as_str(), "")],
-    )
-    .await?;
+    let mut l =
+        layout(&state, &ctx, "/admin/orgs", vec![("机构管理", "/admin/orgs"), (o.name.as_str(), "")]).await?;
     l.flash = String::new();
     let today = ctx.today();
     let users = state
@@ -833,11 +708,7 @@ pub async fn org(
             ctx.allowed(
                 &state,
                 "user.view",
-                &PolicyResource::User {
-                    id: u.id,
-                    org_id: o.id,
-                    region: o.region,
-                },
+                &PolicyResource::User { id: u.id, org_id: o.id, region: o.region },
             )
         })
         .map(|u| user_row(&state, u, &o.name, today))
@@ -850,14 +721,7 @@ pub async fn org(
     let chain = spec
         .steps()
         .iter()
-        .map(|s| {
-            format!(
-                "{}（{}，{} 个工作日）",
-                s.role.label_zh(),
-                s.mode.label_zh(),
-                s.due_working_days
-            )
-        })
+        .map(|s| format!("{}（{}，{} 个工作日）", s.role.label_zh(), s.mode.label_zh(), s.due_working_days))
         .collect::<Vec<_>>()
         .join(" → ");
     Ok(page(&OrgPage {
@@ -867,24 +731,16 @@ pub async fn org(
         chain,
         chain_steps: (0..3)
             .map(|i| match spec.steps().get(i) {
-                Some(s) => (
-                    s.role.code().to_owned(),
-                    s.mode.code().to_owned(),
-                    s.due_working_days.to_string(),
-                ),
+                Some(s) => {
+                    (s.role.code().to_owned(), s.mode.code().to_owned(), s.due_working_days.to_string())
+                }
                 None => (String::new(), "any".to_owned(), "5".to_owned()),
             })
             .collect(),
-        role_options: [
-            Role::Head,
-            Role::Leader,
-            Role::Clerk,
-            Role::Admin,
-            Role::Reviewer,
-        ]
-        .iter()
-        .map(|r| (r.code().to_owned(), r.label_zh().to_owned()))
-        .collect(),
+        role_options: [Role::Head, Role::Leader, Role::Clerk, Role::Admin, Role::Reviewer]
+            .iter()
+            .map(|r| (r.code().to_owned(), r.label_zh().to_owned()))
+            .collect(),
         can_configure: ctx.allowed(&state, "chain.configure", &res),
         history: history(&state, "org", &o.id.to_string()).await?,
     })
@@ -902,12 +758,7 @@ pub async fn set_chain(
     let steps: Vec<String> = (1..=3)
         .filter(|i| !get(format!("role{i}")).is_empty())
         .map(|i| {
-            format!(
-                "{}:{}:{}",
-                get(format!("role{i}")),
-                get(format!("mode{i}")),
-                get(format!("days{i}"))
-            )
+            format!("{}:{}:{}", get(format!("role{i}")), get(format!("mode{i}")), get(format!("days{i}")))
         })
         .collect();
     services::configure_chain(&state, &ctx, id, &get("action".into()), &steps.join(";")).await?;
@@ -922,36 +773,21 @@ async fn users_page(
     form: UserForm,
     error: Option<AppError>,
 ) -> AppResult<UsersPage> {
-    let l = layout(
-        state,
-        ctx,
-        "/admin/users",
-        vec![("系统管理", ""), ("用户管理", "")],
-    )
-    .await?;
+    let l = layout(state, ctx, "/admin/users", vec![("系统管理", ""), ("用户管理", "")]).await?;
     let orgs = crate::api::visible_orgs(state, ctx).await?;
     let today = ctx.today();
     let users = crate::api::visible_users(state, ctx)
         .await?
         .iter()
         .map(|u| {
-            let org = orgs
-                .iter()
-                .find(|o| o.id == u.org_id)
-                .map(|o| o.name.as_str())
-                .unwrap_or("");
+            let org = orgs.iter().find(|o| o.id == u.org_id).map(|o| o.name.as_str()).unwrap_or("");
             user_row(state, u, org, today)
         })
         .collect();
     let creatable: Vec<(String, String)> = orgs
         .iter()
         .filter(|o| ctx.allowed(state, "user.create", &services::org_resource(o)))
-        .map(|o| {
-            (
-                o.id.to_string(),
-                format!("{}（{}）", o.name, region_name(state, &o.region)),
-            )
-        })
+        .map(|o| (o.id.to_string(), format!("{}（{}）", o.name, region_name(state, &o.region))))
         .collect();
     let (error, error_field) = match error {
         Some(e) => (e.message, e.field.unwrap_or("").to_owned()),
@@ -962,20 +798,14 @@ async fn users_page(
         users,
         can_create: !creatable.is_empty(),
         orgs: creatable,
-        roles: Role::ALL
-            .iter()
-            .map(|r| (r.code().to_owned(), r.label_zh().to_owned()))
-            .collect(),
+        roles: Role::ALL.iter().map(|r| (r.code().to_owned(), r.label_zh().to_owned())).collect(),
         form,
         error,
         error_field,
     })
 }
 
-pub async fn users(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-) -> AppResult<Response> {
+pub async fn users(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> AppResult<Response> {
     Ok(page(&users_page(&state, &ctx, UserForm::default(), None).await?).into_response())
 }
 
@@ -984,18 +814,8 @@ pub async fn create_user(
     Extension(ctx): Extension<Ctx>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(a, _)| a == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let roles: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k == "roles")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let get = |k: &str| pairs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let roles: Vec<String> = pairs.iter().filter(|(k, _)| k == "roles").map(|(_, v)| v.clone()).collect();
     let form = UserForm {
         org_id: get("org_id"),
         username: get("username"),
@@ -1021,15 +841,9 @@ pub async fn create_user(
     };
     match result {
         Ok(id) => Ok(Redirect::to(&format!("/admin/users/{id}")).into_response()),
-        Err(e)
-            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
-        {
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => {
             let status = e.status;
-            Ok((
-                status,
-                page(&users_page(&state, &ctx, form, Some(e)).await?),
-            )
-                .into_response())
+            Ok((status, page(&users_page(&state, &ctx, form, Some(e)).await?)).into_response())
         }
         Err(e) => Err(e),
     }
@@ -1042,11 +856,7 @@ pub async fn user(
 ) -> AppResult<Response> {
     let u = services::user_for(&state, &ctx, id, "user.view").await?;
     let org = state.store.org(u.org_id).await?;
-    let res = PolicyResource::User {
-        id: u.id,
-        org_id: org.id,
-        region: org.region,
-    };
+    let res = PolicyResource::User { id: u.id, org_id: org.id, region: org.region };
     let l = layout(
         &state,
         &ctx,
@@ -1126,13 +936,7 @@ pub async fn approval(
 ) -> AppResult<Response> {
     let rec = services::approval_for(&state, &ctx, id, "approval.view").await?;
     let me = ctx.me()?.user.id;
-    let l = layout(
-        &state,
-        &ctx,
-        "/",
-        vec![("审批", ""), (rec.title.as_str(), "")],
-    )
-    .await?;
+    let l = layout(&state, &ctx, "/", vec![("审批", ""), (rec.title.as_str(), "")]).await?;
     let cal = state.store.work_calendar().await?;
     let today = ctx.today();
     let mut tasks = Vec::new();
@@ -1198,14 +1002,7 @@ pub async fn approval(
             rec.action.clone()
         },
         initiator: user_name(&state, rec.approval.initiator).await,
-        chain: rec
-            .approval
-            .spec
-            .steps()
-            .iter()
-            .map(|s| s.role.label_zh())
-            .collect::<Vec<_>>()
-            .join(" → "),
+        chain: rec.approval.spec.steps().iter().map(|s| s.role.label_zh()).collect::<Vec<_>>().join(" → "),
         status: status.label_zh().to_owned(),
         status_class: status_class.to_owned(),
         round: rec.approval.round,
@@ -1228,10 +1025,7 @@ async fn approval_history(
     let mut rows = history(state, "approval", &rec.id.to_string()).await?;
     let submitted = state
         .store
-        .audit_recent(
-            Some((rec.subject_type.as_str(), rec.subject_id.as_str())),
-            100,
-        )
+        .audit_recent(Some((rec.subject_type.as_str(), rec.subject_id.as_str())), 100)
         .await?
         .into_iter()
         .filter(|r| {
@@ -1241,13 +1035,8 @@ async fn approval_history(
         .map(|r| r.record.seq)
         .collect::<Vec<_>>();
     if !submitted.is_empty() {
-        let all =
-            history_with_seq(state, rec.subject_type.as_str(), rec.subject_id.as_str()).await?;
-        rows.extend(
-            all.into_iter()
-                .filter(|(seq, _)| submitted.contains(seq))
-                .map(|(_, row)| row),
-        );
+        let all = history_with_seq(state, rec.subject_type.as_str(), rec.subject_id.as_str()).await?;
+        rows.extend(all.into_iter().filter(|(seq, _)| submitted.contains(seq)).map(|(_, row)| row));
     }
     Ok(rows)
 }
@@ -1272,10 +1061,7 @@ pub async fn decide(
         &ctx,
         id,
         decision,
-        &services::DecisionInput {
-            comment: f.comment,
-            to_user: f.to_user,
-        },
+        &services::DecisionInput { comment: f.comment, to_user: f.to_user },
     )
     .await?;
     Ok(Redirect::to(&format!("/approvals/{id}")).into_response())
@@ -1283,17 +1069,8 @@ pub async fn decide(
 
 // ---- audit ---------------------------------------------------------------------------------------------
 
-pub async fn audit(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-) -> AppResult<Response> {
-    let l = layout(
-        &state,
-        &ctx,
-        "/audit",
-        vec![("监督管理", ""), ("审计日志", "")],
-    )
-    .await?;
+pub async fn audit(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> AppResult<Response> {
+    let l = layout(&state, &ctx, "/audit", vec![("监督管理", ""), ("审计日志", "")]).await?;
     let records = crate::api::visible_audit(&state, &ctx, 200)
         .await?
         .into_iter()

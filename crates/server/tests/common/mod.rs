@@ -33,11 +33,7 @@ pub fn test_now() -> DateTime<Utc> {
 fn unique() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
+    format!("{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
 }
 
 pub async fn database() -> (String, PathBuf, Option<(String, String)>) {
@@ -57,11 +53,7 @@ pub async fn database() -> (String, PathBuf, Option<(String, String)>) {
                     "YUNSHU_TEST_REQUIRE_POSTGRES=1 but YUNSHU_TEST_DATABASE_URL is not a postgres:// URL"
                 );
             }
-            (
-                format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
-                dir,
-                None,
-            )
+            (format!("sqlite://{}?mode=rwc", dir.join("test.db").display()), dir, None)
         }
     }
 }
@@ -94,21 +86,12 @@ impl TestApp {
             .await
             .unwrap();
         });
-        TestApp {
-            url,
-            state,
-            clock_offset,
-            dir,
-            pg,
-            shutdown: Some(tx),
-            handle: Some(handle),
-        }
+        TestApp { url, state, clock_offset, dir, pg, shutdown: Some(tx), handle: Some(handle) }
     }
 
     /// Moves the test clock forward.
     pub fn advance(&self, d: chrono::Duration) {
-        self.clock_offset
-            .fetch_add(d.num_seconds(), std::sync::atomic::Ordering::SeqCst);
+        self.clock_offset.fetch_add(d.num_seconds(), std::sync::atomic::Ordering::SeqCst);
     }
 
     /// A client with its own cookie jar (no redirects followed, so tests see 303s).
@@ -122,14 +105,7 @@ impl TestApp {
 
     /// The CSRF token in the first `_csrf` field of a page.
     pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
-        let body = client
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = client.get(format!("{}{path}", self.url)).send().await.unwrap().text().await.unwrap();
         csrf_of(&body)
     }
 
@@ -163,20 +139,11 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(r.status(), 201);
-        r.json::<serde_json::Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
     }
 
     pub async fn user_id(&self, username: &str) -> i64 {
-        self.state
-            .store
-            .user_by_username(username)
-            .await
-            .unwrap()
-            .unwrap()
-            .id
+        self.state.store.user_by_username(username).await.unwrap().unwrap().id
     }
 
     pub async fn stop(mut self) {
