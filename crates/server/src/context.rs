@@ -97,6 +97,23 @@ impl Ctx {
         state.authz.is_allowed(&self.policy_principal(), action, resource).unwrap_or(false)
     }
 
+    /// Every path that touches data calls this first (Art. 25(1)): a user without a verified
+    /// identity, an approved personnel filing and a current confidentiality agreement is refused,
+    /// with the reasons.
+    pub fn require_data_access(&self) -> AppResult<()> {
+        let p = self.me()?;
+        let gaps = yunshu_domain::personnel::data_access_gaps(&p.user.personnel(), self.today());
+        if gaps.is_empty() {
+            return Ok(());
+        }
+        let reasons = gaps.iter().map(|g| g.message_zh()).collect::<Vec<_>>().join("；");
+        Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "personnel.not_eligible",
+            format!("您尚不具备数据使用资格：{reasons}。请联系本单位负责人或管理员办理"),
+        ))
+    }
+
     pub fn today(&self) -> chrono::NaiveDate {
         crate::web::beijing_date(self.now)
     }

@@ -263,3 +263,37 @@ async fn a_deactivated_user_cannot_log_in() {
     assert_eq!(recs[0].record.action, "user.deactivate");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn changing_the_password_signs_out_every_other_session() {
+    let app = common::TestApp::spawn().await;
+    let (first, csrf) = app.login("fund.clerk").await;
+    let (second, _) = app.login("fund.clerk").await;
+    // The policy is enforced on the new password.
+    let r = first
+        .post(format!("{}/account/password", app.url))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("current", yunshu_server::demo::DEMO_PASSWORD),
+            ("new_password", "short"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = first
+        .post(format!("{}/account/password", app.url))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("current", yunshu_server::demo::DEMO_PASSWORD),
+            ("new_password", "Gongjijin-2026!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(first.get(format!("{}/", app.url)).send().await.unwrap().status(), 200);
+    let r = second.get(format!("{}/", app.url)).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/login"));
+    app.stop().await;
+}

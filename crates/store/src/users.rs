@@ -260,14 +260,24 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn set_password(&mut self, user_id: i64, hash: &str) -> Result<()> {
+    /// Sets a new password and ends every other session of the user (whoever knew the old password
+    /// is signed out); `keep_session` is the secret of the session that made the change.
+    pub async fn set_password(&mut self, user_id: i64, hash: &str, keep_session: Option<&str>) -> Result<()> {
         self.update_user(
             user_id,
             "UPDATE app_user SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2",
             vec![Some(hash.to_owned())],
         )
         .await?;
-        self.audit(Change::ok("user.set_password", "user", user_id, json!({}))).await?;
+        let keep = keep_session.map(crate::sessions::secret_digest).unwrap_or_default();
+        let ended = sqlx::query("DELETE FROM web_session WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
+        self.audit(Change::ok("user.set_password", "user", user_id, json!({"other_sessions_ended": ended})))
+            .await?;
         Ok(())
     }
 

@@ -374,7 +374,7 @@ pub async fn change_password(
     }
     let hash = auth::hash_password(&f.new_password)?;
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
-    tx.set_password(p.user.id, &hash).await?;
+    tx.set_password(p.user.id, &hash, session_secret(&ctx).as_deref()).await?;
     tx.commit().await?;
     Ok(Redirect::to("/account").into_response())
 }
