@@ -35,6 +35,20 @@ fn record_from_row(r: &AnyRow) -> Result<StoredRecord> {
     })
 }
 
+/// What to look for in the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only records made by organisations whose region code starts with this (None: all).
+    pub region_prefix: Option<String>,
+    /// Only actions starting with this (e.g. `user.`).
+    pub action_prefix: Option<String>,
+    /// Only `ok`, `denied` or `error`.
+    pub result: Option<String>,
+    /// Only records older than this sequence number (the next page).
+    pub before_seq: Option<i64>,
+    pub limit: i64,
+}
+
 const COLS: &str = "seq, at, operation_id, user_id, org_id, role, action, object_type, object_id, result, \
     source_ip, summary, prev_hash, hash, tag";
 
@@ -74,6 +88,27 @@ impl Store {
                 .await?
             }
         };
+        rows.iter().map(record_from_row).collect()
+    }
+
+    /// Newest-first page of records matching `f` (keyset pagination on `seq`).
+    pub async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<StoredRecord>> {
+        // One statement; unused filters compare against NULL and drop out.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLS} FROM audit_log WHERE \
+             ($1 IS NULL OR org_id IN (SELECT CAST(id AS TEXT) FROM org WHERE region_code LIKE $1)) \
+             AND ($2 IS NULL OR action LIKE $2) \
+             AND ($3 IS NULL OR seq < $3) \
+             AND ($4 IS NULL OR result = $4) \
+             ORDER BY seq DESC LIMIT $5"
+        )))
+        .bind(f.region_prefix.as_ref().map(|p| format!("{p}%")))
+        .bind(f.action_prefix.as_ref().map(|a| format!("{a}%")))
+        .bind(f.before_seq)
+        .bind(f.result.clone())
+        .bind(f.limit)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(record_from_row).collect()
     }
 

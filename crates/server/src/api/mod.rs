@@ -568,23 +568,41 @@ pub struct AuditView {
     pub hash: String,
 }
 
-/// Audit records the caller may read: the whole province for province-level readers, otherwise the
-/// records made by organisations in the caller's area.
-pub async fn visible_audit(state: &AppState, ctx: &Ctx, limit: i64) -> AppResult<Vec<AuditView>> {
-    let orgs = visible_orgs(state, ctx).await?;
+/// Query of the audit pages and API.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// Action prefix, e.g. `user.` or `auth.denied`.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// `ok`, `denied` or `error`.
+    #[serde(default)]
+    pub result: Option<String>,
+    /// Records older than this sequence number (next page).
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+/// Audit records the caller may read, newest first: the whole province for province-level readers,
+/// otherwise the records made by organisations in the caller's area.
+pub async fn visible_audit(
+    state: &AppState,
+    ctx: &Ctx,
+    q: &AuditQuery,
+    limit: i64,
+) -> AppResult<Vec<AuditView>> {
     let p = ctx.me()?;
     let province = p.org.region.level() == yunshu_domain::regions::RegionLevel::Province;
-    let recs = state.store.audit_recent(None, limit).await?;
+    let clean = |s: &Option<String>| s.as_ref().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let filter = yunshu_store::audit_log::AuditFilter {
+        region_prefix: if province { None } else { Some(scope_prefix(&p.org.region)) },
+        action_prefix: clean(&q.action),
+        result: clean(&q.result),
+        before_seq: q.before,
+        limit,
+    };
+    let recs = state.store.audit_search(&filter).await?;
     Ok(recs
         .into_iter()
-        .filter(|r| {
-            province
-                || r.record
-                    .org_id
-                    .as_deref()
-                    .and_then(|o| o.parse::<i64>().ok())
-                    .is_some_and(|o| orgs.iter().any(|x| x.id == o))
-        })
         .map(|r| AuditView {
             seq: r.record.seq,
             at: r.record.at,
@@ -606,6 +624,7 @@ pub async fn visible_audit(state: &AppState, ctx: &Ctx, limit: i64) -> AppResult
 async fn audit_recent(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
+    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
 ) -> AppResult<axum::Json<Vec<AuditView>>> {
-    Ok(axum::Json(visible_audit(&state, &ctx, 200).await?))
+    Ok(axum::Json(visible_audit(&state, &ctx, &q, 200).await?))
 }

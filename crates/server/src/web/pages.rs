@@ -266,7 +266,7 @@ pub async fn desk(State(state): State<AppState>, Extension(ctx): Extension<Ctx>)
         ));
     }
     if ctx.allowed(&state, "audit.view", &own) {
-        let n = crate::api::visible_audit(&state, &ctx, 200).await?.len();
+        let n = crate::api::visible_audit(&state, &ctx, &crate::api::AuditQuery::default(), 200).await?.len();
         figures.push(("近期审计记录".to_owned(), n.to_string(), "/audit".to_owned()));
     }
     let mine = state.store.running_approvals_of_initiator(p.user.id).await?;
@@ -1069,10 +1069,16 @@ pub async fn decide(
 
 // ---- audit ---------------------------------------------------------------------------------------------
 
-pub async fn audit(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> AppResult<Response> {
+pub async fn audit(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<crate::api::AuditQuery>,
+) -> AppResult<Response> {
     let l = layout(&state, &ctx, "/audit", vec![("监督管理", ""), ("审计日志", "")]).await?;
-    let records = crate::api::visible_audit(&state, &ctx, 200)
-        .await?
+    const PAGE: i64 = 50;
+    let views = crate::api::visible_audit(&state, &ctx, &q, PAGE).await?;
+    let next = if views.len() as i64 == PAGE { views.last().map(|v| v.seq) } else { None };
+    let records = views
         .into_iter()
         .map(|r| AuditRow {
             seq: r.seq,
@@ -1092,5 +1098,21 @@ pub async fn audit(State(state): State<AppState>, Extension(ctx): Extension<Ctx>
             summary: r.summary,
         })
         .collect();
-    Ok(page(&AuditPage { l, records }).into_response())
+    let next_link = next
+        .map(|seq| {
+            format!(
+                "/audit?action={}&result={}&before={seq}",
+                q.action.as_deref().unwrap_or(""),
+                q.result.as_deref().unwrap_or("")
+            )
+        })
+        .unwrap_or_default();
+    Ok(page(&AuditPage {
+        l,
+        records,
+        action: q.action.clone().unwrap_or_default(),
+        result: q.result.clone().unwrap_or_default(),
+        next_link,
+    })
+    .into_response())
 }

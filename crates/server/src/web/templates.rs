@@ -279,4 +279,8 @@ pub struct AuditRow {
 pub struct AuditPage {
     pub l: Layout,
     pub records: Vec<AuditRow>,
+    pub action: String,
+    pub result: String,
+    /// The next (older) page, empty on the last page.
+    pub next_link: String,
 }
