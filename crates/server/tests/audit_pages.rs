@@ -27,24 +27,27 @@ async fn a_prefecture_reads_only_its_own_prefectures_records() {
         let org = r["org_id"].as_str().unwrap_or("");
         assert!(kunming_orgs.iter().any(|o| o == org), "record {} of org {org} is outside 昆明", r["seq"]);
     }
-    // The supervisor (网信办, province level) sees the province, including 大理's records.
+    // A refused attempt by 大理 is on record: the supervisor (网信办, province level) sees it, 昆明 does not.
     let cac = app.token("cac.clerk").await;
-    let dali = app.state.store.orgs_in_region("5329").await.unwrap();
-    let all = get(cac.clone(), "?action=user.create").await;
-    assert!(all.iter().all(|r| r["action"] == "user.create"));
-    assert!(
-        all.iter().any(|r| dali.iter().any(|o| r["org_id"] == o.id.to_string()) || r["org_id"].is_null())
-    );
-    // Refused attempts are on record and can be filtered.
+    let dali_admin = app.token("dali.admin").await;
+    let dali_org = app.state.store.user_by_username("dali.admin").await.unwrap().unwrap().org_id.to_string();
+    let km_org = app.state.store.user_by_username("km.admin").await.unwrap().unwrap().org_id;
     let r = reqwest::Client::new()
-        .get(format!("{}/api/v1/orgs/{}", app.url, dali[0].id))
-        .bearer_auth(&km)
+        .get(format!("{}/api/v1/orgs/{km_org}", app.url))
+        .bearer_auth(&dali_admin)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
     let denied = get(cac.clone(), "?result=denied").await;
-    assert!(denied.iter().any(|r| r["action"] == "auth.denied" && r["object_id"] == "GET /api/v1/orgs/{id}"));
+    assert!(denied.iter().all(|r| r["result"] == "denied"));
+    assert!(denied.iter().any(|r| r["action"] == "auth.denied"
+        && r["org_id"] == dali_org.as_str()
+        && r["object_id"] == "GET /api/v1/orgs/{id}"));
+    let seen_by_km = get(km.clone(), "?result=denied").await;
+    assert!(seen_by_km.iter().all(|r| r["org_id"] != dali_org.as_str()));
+    let creates = get(cac.clone(), "?action=user.create").await;
+    assert!(!creates.is_empty() && creates.iter().all(|r| r["action"] == "user.create"));
     // Pages: each older than the last.
     let first = get(cac.clone(), "").await;
     let last = first.last().unwrap()["seq"].as_i64().unwrap();
