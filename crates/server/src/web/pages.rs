@@ -1078,13 +1078,34 @@ pub async fn audit(
     const PAGE: i64 = 50;
     let views = crate::api::visible_audit(&state, &ctx, &q, PAGE).await?;
     let next = if views.len() as i64 == PAGE { views.last().map(|v| v.seq) } else { None };
+    // Names instead of numbers for the people and organisations on this page.
+    let mut users: HashMap<String, String> = HashMap::new();
+    let mut orgs: HashMap<String, String> = HashMap::new();
+    for v in &views {
+        if let Some(u) = v.user_id.as_deref().filter(|u| !users.contains_key(*u))
+            && let Ok(id) = u.parse::<i64>()
+        {
+            let name = state.store.user(id).await.map(|x| x.display_name).unwrap_or_else(|_| u.to_owned());
+            users.insert(u.to_owned(), name);
+        }
+        if let Some(o) = v.org_id.as_deref().filter(|o| !orgs.contains_key(*o))
+            && let Ok(id) = o.parse::<i64>()
+        {
+            let name = state.store.org(id).await.map(|x| x.name).unwrap_or_else(|_| o.to_owned());
+            orgs.insert(o.to_owned(), name);
+        }
+    }
+    let name_of = |map: &HashMap<String, String>, key: &Option<String>| match key {
+        Some(k) => map.get(k).cloned().unwrap_or_else(|| k.clone()),
+        None => "系统".to_owned(),
+    };
     let records = views
         .into_iter()
         .map(|r| AuditRow {
             seq: r.seq,
             at: chrono::DateTime::parse_from_rfc3339(&r.at)
                 .map(|t| zh_time(t.with_timezone(&chrono::Utc)))
-                .unwrap_or(r.at),
+                .unwrap_or(r.at.clone()),
             action: format!("{}（{}）", super::action_label(&r.action), r.action),
             object: format!("{} {}", r.object_type, r.object_id),
             result: match r.result.as_str() {
@@ -1092,8 +1113,8 @@ pub async fn audit(
                 "denied" => "拒绝".into(),
                 other => other.to_owned(),
             },
-            user: r.user_id.unwrap_or_default(),
-            org: r.org_id.unwrap_or_default(),
+            user: name_of(&users, &r.user_id),
+            org: if r.org_id.is_some() { name_of(&orgs, &r.org_id) } else { String::new() },
             ip: r.source_ip.unwrap_or_default(),
             summary: r.summary,
         })
