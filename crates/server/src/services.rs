@@ -104,6 +104,21 @@ pub struct ParsedUser {
     pub roles: RoleSet,
 }
 
+impl ParsedUser {
+    /// The store's record of a new user of `org_id` with the (already hashed) password.
+    pub fn into_new_user(self, org_id: i64, password_hash: String) -> NewUser {
+        NewUser {
+            org_id,
+            username: self.username.as_str().to_owned(),
+            display_name: self.name.as_str().to_owned(),
+            resident_id: self.resident_id,
+            mobile: self.mobile,
+            roles: self.roles,
+            password_hash,
+        }
+    }
+}
+
 pub fn parse_user(input: &UserInput) -> AppResult<ParsedUser> {
     let username = Username::parse(&input.username)
         .map_err(|e| AppError::invalid("username", e.code(), e.message_zh()))?;
@@ -140,17 +155,7 @@ pub async fn create_user(state: &AppState, ctx: &Ctx, input: &UserInput) -> AppR
     ctx.require(state, "user.create", &org_resource(&org))?;
     let hash = hash_password(&input.password)?;
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
-    let id = tx
-        .create_user(&NewUser {
-            org_id: org.id,
-            username: parsed.username.as_str().to_owned(),
-            display_name: parsed.name.as_str().to_owned(),
-            resident_id: parsed.resident_id,
-            mobile: parsed.mobile,
-            roles: parsed.roles,
-            password_hash: hash,
-        })
-        .await?;
+    let id = tx.create_user(&parsed.into_new_user(org.id, hash)).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -525,17 +530,7 @@ pub async fn bootstrap(
     let hash = hash_password(&admin.password)?;
     let mut tx = state.store.begin(now, &yunshu_store::AuditCtx::system("bootstrap")).await?;
     let org_id = tx.create_org(&new_org).await?;
-    let user_id = tx
-        .create_user(&NewUser {
-            org_id,
-            username: parsed.username.as_str().to_owned(),
-            display_name: parsed.name.as_str().to_owned(),
-            resident_id: parsed.resident_id,
-            mobile: parsed.mobile,
-            roles: parsed.roles,
-            password_hash: hash,
-        })
-        .await?;
+    let user_id = tx.create_user(&parsed.into_new_user(org_id, hash)).await?;
     tx.commit().await?;
     Ok((org_id, user_id))
 }
