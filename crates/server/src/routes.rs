@@ -91,10 +91,12 @@ pub const ROUTES: &[RouteSpec] = &[
     // Organisations and users.
     page(Method::GET, "/admin/orgs", "org.view", "机构管理"),
     page(Method::POST, "/admin/orgs", "org.create", "新增机构"),
+    page(Method::GET, "/admin/orgs/export.csv", "org.view", "导出机构清单"),
     page(Method::GET, "/admin/orgs/{id}", "org.view", "机构详情"),
     page(Method::POST, "/admin/orgs/{id}/chains", "chain.configure", "设置审批链"),
     page(Method::GET, "/admin/users", "user.view", "用户管理"),
     page(Method::POST, "/admin/users", "user.create", "新增用户"),
+    page(Method::GET, "/admin/users/export.csv", "user.view", "导出用户清单"),
     page(Method::GET, "/admin/users/{id}", "user.view", "用户详情"),
     page(Method::POST, "/admin/users/{id}/verify-identity", "user.manage", "实名核验"),
     page(Method::POST, "/admin/users/{id}/agreement", "user.manage", "登记保密协议"),

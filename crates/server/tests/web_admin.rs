@@ -104,3 +104,27 @@ async fn an_administrator_creates_an_organisation_and_a_user_through_the_pages()
     assert!(r.text().await.unwrap().contains("负责人"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn lists_export_to_excel_with_identifiers_masked_and_the_export_audited() {
+    let app = common::TestApp::spawn().await;
+    let (c, _) = app.login("km.admin").await;
+    let r = c.get(format!("{}/admin/users/export.csv", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(r.headers()["content-disposition"].to_str().unwrap().contains("users.csv"));
+    let body = r.text().await.unwrap();
+    assert!(body.starts_with('\u{feff}'), "a byte-order mark, so that Excel reads UTF-8");
+    assert!(body.contains("刘春生") && body.contains("昆明市数据局"));
+    assert!(!body.contains("大理"), "a prefecture exports only its own area");
+    // Every resident ID is masked: no 18-character identifier survives.
+    for field in body.split([',', '\r', '\n']) {
+        assert!(yunshu_domain::ids::ResidentId::parse(field).is_err(), "unmasked ID {field}");
+    }
+    let recs = app.state.store.audit_recent(None, 1).await.unwrap();
+    assert_eq!(recs[0].record.action, "user.export");
+    // A clerk may not export the users of the organisation.
+    let (clerk, _) = app.login("km.clerk").await;
+    assert_eq!(clerk.get(format!("{}/admin/users/export.csv", app.url)).send().await.unwrap().status(), 403);
+    app.stop().await;
+}

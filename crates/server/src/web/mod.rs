@@ -32,9 +32,11 @@ pub fn router() -> Router<AppState> {
         .route("/calendar", get(pages::calendar))
         .route("/calendar/schedules", post(pages::load_schedule))
         .route("/admin/orgs", get(pages::orgs).post(pages::create_org))
+        .route("/admin/orgs/export.csv", get(pages::export_orgs))
         .route("/admin/orgs/{id}", get(pages::org))
         .route("/admin/orgs/{id}/chains", post(pages::set_chain))
         .route("/admin/users", get(pages::users).post(pages::create_user))
+        .route("/admin/users/export.csv", get(pages::export_users))
         .route("/admin/users/{id}", get(pages::user))
         .route("/admin/users/{id}/verify-identity", post(pages::verify_identity))
         .route("/admin/users/{id}/agreement", post(pages::record_agreement))
@@ -134,6 +136,8 @@ pub fn action_label(action: &str) -> &'static str {
         "calendar.load" => "载入节假日安排",
         "demo.seed" => "初始化演示数据",
         "auth.denied" => "越权访问被拒绝",
+        "org.export" => "导出机构清单",
+        "user.export" => "导出用户清单",
         _ => "操作",
     }
 }

@@ -1137,3 +1137,135 @@ pub async fn audit(
     })
     .into_response())
 }
+
+// ---- exports ------------------------------------------------------------------------------------------
+
+/// One CSV field, quoted when needed. A leading `=`, `+`, `-` or `@` is neutralised so that a
+/// spreadsheet never evaluates a name as a formula (CSV injection).
+fn csv_field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@']) { format!("'{v}") } else { v.to_owned() };
+    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
+}
+
+/// A CSV file Excel opens correctly (UTF-8 with a byte-order mark, CRLF line ends), recorded in the
+/// audit log: exports carry personal information out of the platform's pages.
+async fn csv_export(
+    state: &AppState,
+    ctx: &Ctx,
+    action: &'static str,
+    file: &str,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+) -> AppResult<Response> {
+    let mut out = String::from("\u{feff}");
+    out.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
+    out.push_str("\r\n");
+    for r in &rows {
+        out.push_str(&r.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+    tx.audit(Change::ok(action, "export", file, json!({"rows": rows.len()}))).await?;
+    tx.commit().await?;
+    let mut h = HeaderMap::new();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    let disposition = format!("attachment; filename=\"{file}\"");
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok((h, out).into_response())
+}
+
+pub async fn export_orgs(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> AppResult<Response> {
+    let rows = crate::api::visible_orgs(&state, &ctx)
+        .await?
+        .iter()
+        .map(|o| {
+            vec![
+                o.name.clone(),
+                o.uscc.as_str().to_owned(),
+                o.org_type.label_zh().to_owned(),
+                o.region.as_str().to_owned(),
+                region_path(&state, &o.region),
+                if o.active { "正常".into() } else { "已停用".into() },
+            ]
+        })
+        .collect();
+    csv_export(
+        &state,
+        &ctx,
+        "org.export",
+        "orgs.csv",
+        &["机构名称", "统一社会信用代码", "类型", "行政区划代码", "地区", "状态"],
+        rows,
+    )
+    .await
+}
+
+pub async fn export_users(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> AppResult<Response> {
+    let orgs = crate::api::visible_orgs(&state, &ctx).await?;
+    let today = ctx.today();
+    let rows = crate::api::visible_users(&state, &ctx)
+        .await?
+        .iter()
+        .map(|u| {
+            let org = orgs.iter().find(|o| o.id == u.org_id).map(|o| o.name.as_str()).unwrap_or("");
+            let r = user_row(&state, u, org, today);
+            vec![
+                r.name,
+                r.username,
+                r.org,
+                r.roles,
+                r.resident_id,
+                r.mobile,
+                r.identity,
+                r.filing,
+                r.agreement,
+                if r.eligible { "具备".into() } else { "未具备".into() },
+                r.status,
+            ]
+        })
+        .collect();
+    csv_export(
+        &state,
+        &ctx,
+        "user.export",
+        "users.csv",
+        &[
+            "姓名",
+            "登录名",
+            "单位",
+            "岗位",
+            "身份证号（脱敏）",
+            "手机（脱敏）",
+            "实名核验",
+            "人员备案",
+            "保密协议",
+            "用数资格",
+            "状态",
+        ],
+        rows,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("云南省数据局"), "云南省数据局");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("+86"), "'+86");
+        assert_eq!(csv_field("@x"), "'@x");
+    }
+}
