@@ -130,10 +130,22 @@ enum AdminCommand {
 #[derive(Subcommand)]
 enum CalendarCommand {
     /// The date N official working days after DATE (DATE itself not counted).
-    AddWorkingDays { date: String, days: u32 },
+    AddWorkingDays {
+        date: String,
+        days: u32,
+        /// Also use the schedules administrators loaded into this platform's database.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// The last day of an N-day period from DATE (Civil Code: a last day on a holiday moves to the
     /// next working day).
-    AddDays { date: String, days: u32 },
+    AddDays {
+        date: String,
+        days: u32,
+        /// Also use the schedules administrators loaded into this platform's database.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -185,7 +197,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("checkpointed");
             Ok(())
         }
-        Command::Calendar { command } => calendar(command),
+        Command::Calendar { command } => calendar(command).await,
         Command::Admin {
             command:
                 AdminCommand::Bootstrap {
@@ -375,12 +387,26 @@ fn parse_date(s: &str) -> Result<NaiveDate, CliError> {
         .map_err(|_| msg(format!("`{s}` is not a date of the form YYYY-MM-DD")))
 }
 
-fn calendar(command: CalendarCommand) -> Result<(), CliError> {
-    let cal = WorkCalendar::official().map_err(msg)?;
-    let result = match command {
-        CalendarCommand::AddWorkingDays { date, days } => cal.add_working_days(parse_date(&date)?, days),
-        CalendarCommand::AddDays { date, days } => cal.add_calendar_days(parse_date(&date)?, days),
+async fn calendar(command: CalendarCommand) -> Result<(), CliError> {
+    let (date, days, data_dir, working) = match command {
+        CalendarCommand::AddWorkingDays { date, days, data_dir } => (date, days, data_dir, true),
+        CalendarCommand::AddDays { date, days, data_dir } => (date, days, data_dir, false),
     };
+    let start = parse_date(&date)?;
+    // Without a data directory: the official schedules built into this binary (2024–2026).
+    let cal = match data_dir {
+        Some(dir) => {
+            let database_url = std::env::var("YUNSHU_DATABASE_URL").ok();
+            if database_url.is_none() && !dir.join("yunshu.db").exists() {
+                return Err(msg(format!("{} holds no Yunshu database", dir.display())));
+            }
+            let storage = Storage { data_dir: dir, database_url };
+            let (store, _) = open(&storage).await?;
+            store.work_calendar().await.map_err(msg)?
+        }
+        None => WorkCalendar::official().map_err(msg)?,
+    };
+    let result = if working { cal.add_working_days(start, days) } else { cal.add_calendar_days(start, days) };
     match result {
         Ok(d) => {
             println!("{d}");

@@ -31,3 +31,13 @@ async fn a_head_sees_the_pending_filing_with_its_deadline_and_history() {
     assert_eq!(r.status(), 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_user_sees_why_they_may_not_use_data_yet() {
+    let app = common::TestApp::spawn().await;
+    let (c, _) = app.login("fintech.intern").await;
+    let page = c.get(format!("{}/account", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("未具备"));
+    assert!(page.contains("没有在有效期内的保密协议"), "the missing agreement is named");
+    app.stop().await;
+}

@@ -333,8 +333,14 @@ async fn account_page(state: &AppState, ctx: &Ctx, error: &str, new_token: &str)
             }
         })
         .collect();
+    let today = ctx.today();
     Ok(AccountPage {
         l,
+        me: user_row(state, &p.user, &p.org.name, today),
+        gaps: data_access_gaps(&p.user.personnel(), today)
+            .into_iter()
+            .map(|g| g.message_zh().to_owned())
+            .collect(),
         error: error.to_owned(),
         totp_enabled: p.user.totp_enabled,
         totp_required: state.config.production && p.user.roles.requires_second_factor(),

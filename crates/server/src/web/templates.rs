@@ -237,6 +237,9 @@ pub struct TokenRow {
 #[template(path = "account.html")]
 pub struct AccountPage {
     pub l: Layout,
+    /// The user's own personnel record (实名, 备案, 保密协议) and what still blocks data access.
+    pub me: UserRow,
+    pub gaps: Vec<String>,
     pub error: String,
     pub totp_enabled: bool,
     pub totp_required: bool,
