@@ -128,3 +128,21 @@ async fn lists_export_to_excel_with_identifiers_masked_and_the_export_audited() 
     assert_eq!(clerk.get(format!("{}/admin/users/export.csv", app.url)).send().await.unwrap().status(), 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_user_list_searches_by_name_login_and_organisation() {
+    let app = common::TestApp::spawn().await;
+    let (c, _) = app.login("bureau.admin").await;
+    let page = c
+        .get(format!("{}/admin/users?q=%E6%98%86%E6%98%8E", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("刘春生"), "昆明市数据局's administrator matches 昆明");
+    assert!(!page.contains("赵明远"), "the bureau's clerk does not");
+    assert!(page.contains("第 1 / 1 页"));
+    app.stop().await;
+}

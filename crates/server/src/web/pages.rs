@@ -586,6 +586,8 @@ pub struct OrgQuery {
     q: String,
     #[serde(default)]
     org_type: String,
+    #[serde(default)]
+    page: Option<usize>,
 }
 
 async fn orgs_page(
@@ -605,7 +607,9 @@ async fn orgs_page(
         })
         .filter(|o| q.org_type.is_empty() || o.org_type.code() == q.org_type)
         .map(|o| org_row(state, &o))
-        .collect();
+        .collect::<Vec<_>>();
+    let base = format!("/admin/orgs?q={}&org_type={}&", urlencode(&needle), urlencode(&q.org_type));
+    let (orgs, pager) = paginate(orgs, q.page, &base);
     let own = services::org_resource(&ctx.me()?.org);
     let (error, error_field) = match error {
         Some(e) => (e.message, e.field.unwrap_or("").to_owned()),
@@ -616,6 +620,7 @@ async fn orgs_page(
         q: q.q,
         org_type: q.org_type,
         orgs,
+        pager,
         types: type_options(),
         regions: region_options(state, ctx)?,
         can_create: ctx.allowed(state, "org.create", &own),
@@ -773,23 +778,63 @@ pub async fn set_chain(
 
 // ---- users ----------------------------------------------------------------------------------------
 
+/// Rows per list page.
+const PAGE_SIZE: usize = 50;
+
+#[derive(Deserialize, Default)]
+pub struct UserQuery {
+    /// Name, login name or organisation contains.
+    #[serde(default)]
+    q: String,
+    /// 1-based page.
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+/// One page of `rows` and the pager's words and links.
+fn paginate<T>(rows: Vec<T>, page: Option<usize>, base: &str) -> (Vec<T>, Pager) {
+    let total = rows.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page = page.unwrap_or(1).clamp(1, pages);
+    let rows = rows.into_iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
+    let link = |p: usize| format!("{base}page={p}");
+    let pager = Pager {
+        total,
+        page,
+        pages,
+        prev: if page > 1 { link(page - 1) } else { String::new() },
+        next: if page < pages { link(page + 1) } else { String::new() },
+    };
+    (rows, pager)
+}
+
 async fn users_page(
     state: &AppState,
     ctx: &Ctx,
+    query: UserQuery,
     form: UserForm,
     error: Option<AppError>,
 ) -> AppResult<UsersPage> {
     let l = layout(state, ctx, "/admin/users", vec![("系统管理", ""), ("用户管理", "")]).await?;
     let orgs = crate::api::visible_orgs(state, ctx).await?;
     let today = ctx.today();
-    let users = crate::api::visible_users(state, ctx)
+    let needle = query.q.trim().to_owned();
+    let rows: Vec<UserRow> = crate::api::visible_users(state, ctx)
         .await?
         .iter()
         .map(|u| {
             let org = orgs.iter().find(|o| o.id == u.org_id).map(|o| o.name.as_str()).unwrap_or("");
             user_row(state, u, org, today)
         })
+        .filter(|r| {
+            needle.is_empty()
+                || r.name.contains(&needle)
+                || r.username.contains(&needle.to_ascii_lowercase())
+                || r.org.contains(&needle)
+        })
         .collect();
+    let base = format!("/admin/users?q={}&", urlencode(&needle));
+    let (users, pager) = paginate(rows, query.page, &base);
     let creatable: Vec<(String, String)> = orgs
         .iter()
         .filter(|o| ctx.allowed(state, "user.create", &services::org_resource(o)))
@@ -802,6 +847,8 @@ async fn users_page(
     Ok(UsersPage {
         l,
         users,
+        q: query.q,
+        pager,
         can_create: !creatable.is_empty(),
         orgs: creatable,
         roles: Role::ALL.iter().map(|r| (r.code().to_owned(), r.label_zh().to_owned())).collect(),
@@ -811,8 +858,22 @@ async fn users_page(
     })
 }
 
-pub async fn users(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> AppResult<Response> {
-    Ok(page(&users_page(&state, &ctx, UserForm::default(), None).await?).into_response())
+pub async fn users(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<UserQuery>,
+) -> AppResult<Response> {
+    Ok(page(&users_page(&state, &ctx, q, UserForm::default(), None).await?).into_response())
+}
+
+/// Percent-encoding for a query value (search words are Chinese).
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 pub async fn create_user(
@@ -849,7 +910,8 @@ pub async fn create_user(
         Ok(id) => Ok(Redirect::to(&format!("/admin/users/{id}")).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT => {
             let status = e.status;
-            Ok((status, page(&users_page(&state, &ctx, form, Some(e)).await?)).into_response())
+            Ok((status, page(&users_page(&state, &ctx, UserQuery::default(), form, Some(e)).await?))
+                .into_response())
         }
         Err(e) => Err(e),
     }
@@ -1263,7 +1325,21 @@ pub async fn export_users(
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::{PAGE_SIZE, csv_field, paginate, urlencode};
+
+    #[test]
+    fn lists_are_paged() {
+        let (rows, p) = paginate((0..120).collect::<Vec<_>>(), Some(2), "/x?q=&");
+        assert_eq!(rows.len(), PAGE_SIZE);
+        assert_eq!(rows[0], 50);
+        assert_eq!((p.total, p.page, p.pages), (120, 2, 3));
+        assert_eq!((p.prev.as_str(), p.next.as_str()), ("/x?q=&page=1", "/x?q=&page=3"));
+        let (rows, p) = paginate((0..120).collect::<Vec<_>>(), Some(99), "/x?");
+        assert_eq!((rows.len(), p.page, p.next.as_str()), (20, 3, ""));
+        let (rows, p) = paginate(Vec::<u8>::new(), None, "/x?");
+        assert_eq!((rows.len(), p.pages, p.prev.as_str()), (0, 1, ""));
+        assert_eq!(urlencode("昆明 a&b"), "%E6%98%86%E6%98%8E%20a%26b");
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_never_formulas() {

@@ -81,6 +81,15 @@ pub struct DeskPage {
     pub figures: Vec<(String, String, String)>,
 }
 
+/// A list's pager: which page of how many, and the links to the neighbours (empty at the ends).
+pub struct Pager {
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
+    pub prev: String,
+    pub next: String,
+}
+
 pub struct OrgRow {
     pub id: i64,
     pub name: String,
@@ -106,6 +115,7 @@ pub struct OrgsPage {
     pub q: String,
     pub org_type: String,
     pub orgs: Vec<OrgRow>,
+    pub pager: Pager,
     pub types: Vec<(String, String)>,
     pub regions: Vec<(String, String)>,
     pub can_create: bool,
@@ -174,6 +184,8 @@ impl UserForm {
 pub struct UsersPage {
     pub l: Layout,
     pub users: Vec<UserRow>,
+    pub q: String,
+    pub pager: Pager,
     pub orgs: Vec<(String, String)>,
     pub roles: Vec<(String, String)>,
     pub can_create: bool,
