@@ -70,6 +70,12 @@ impl From<StoreError> for AppError {
             StoreError::Conflict("uscc") => {
                 AppError::conflict("org.duplicate_uscc", "该统一社会信用代码已登记，不能重复创建")
             }
+            StoreError::Conflict("approval") => {
+                AppError::conflict("approval.changed", "该审批刚被他人处理，请刷新页面查看最新状态后再操作")
+            }
+            StoreError::Conflict("filing") => {
+                AppError::conflict("filing.already", "该人员备案已提交或已通过")
+            }
             StoreError::Conflict("username") => {
                 AppError::conflict("user.duplicate_username", "该登录名已被使用")
             }

@@ -56,7 +56,8 @@ pub const ROUTES: &[RouteSpec] = &[
     api(Method::GET, "/api/v1/openapi.json", "public.view", "This API description").io(None, None),
     // Every signed-in user.
     page(Method::GET, "/", "desk.view", "工作台"),
-    page(Method::POST, "/logout", "account.manage", "退出登录"),
+    // Public so that a user of a deactivated organisation can still end their session.
+    page(Method::POST, "/logout", "public.view", "退出登录"),
     page(Method::GET, "/account", "account.manage", "个人设置"),
     page(Method::POST, "/account/password", "account.manage", "修改密码"),
     page(Method::POST, "/account/totp", "account.manage", "绑定动态口令"),

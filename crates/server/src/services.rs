@@ -265,7 +265,7 @@ pub async fn submit_filing(state: &AppState, ctx: &Ctx, user_id: i64) -> AppResu
             ctx.today(),
         )
         .await?;
-    tx.set_filing(user.id, FilingStatus::Pending, Some(approval_id)).await?;
+    tx.mark_filing_submitted(user.id, approval_id).await?;
     if let Outcome::Started { assignees } = &outcome {
         for a in assignees {
             tx.notify(
@@ -388,11 +388,19 @@ pub async fn decide(
             let to = input
                 .to_user
                 .ok_or_else(|| AppError::invalid("to_user", "approval.transfer_target", "请选择转办人员"))?;
-            if !users.iter().any(|u| u.id == to) {
+            // 转办 hands the task to a colleague who holds the step's role (a 负责人 step goes to
+            // another 负责人, never to a clerk).
+            let role = match rec.approval.status {
+                yunshu_domain::approval::ApprovalStatus::InProgress { step } => {
+                    rec.approval.spec.steps().get(step).map(|s| s.role)
+                }
+                _ => None,
+            };
+            if !users.iter().any(|u| u.id == to && role.is_some_and(|r| u.roles.contains(r))) {
                 return Err(AppError::invalid(
                     "to_user",
                     "approval.transfer_target",
-                    "只能转办给本单位在岗人员",
+                    "只能转办给本单位在岗、且担任该环节岗位的人员",
                 ));
             }
             a.transfer(me, to)?

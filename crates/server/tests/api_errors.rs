@@ -149,11 +149,12 @@ async fn openapi_health_tokens_and_csrf() {
     assert!(doc["paths"].get("/api/v1/orgs").is_some(), "openapi paths lack /api/v1/orgs");
     assert_eq!(c.get(format!("{}/healthz", app.url)).send().await.unwrap().status(), 200);
 
-    // A revoked token is refused.
+    // A revoked token is refused. (Tokens are minted from a signed-in session, never from a token.)
     let token = app.token("bureau.admin").await;
-    let r = c
+    let (web, web_csrf) = app.login("bureau.admin").await;
+    let r = web
         .post(format!("{}/api/v1/tokens", app.url))
-        .bearer_auth(&token)
+        .header("x-csrf-token", &web_csrf)
         .json(&json!({"name": "short", "days": 1}))
         .send()
         .await

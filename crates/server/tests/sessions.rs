@@ -206,12 +206,22 @@ async fn production_requires_a_second_factor_for_administrators_and_reviewers() 
     let i = page.find(marker).unwrap() + marker.len();
     let secret = page[i..].split('<').next().unwrap().to_owned();
     let csrf = common::csrf_of(&page);
-    let (s, _, _) =
-        admin.post("/account/totp", &[("_csrf", &csrf), ("secret", &secret), ("code", "000000")]).await;
+    let pw = yunshu_server::demo::DEMO_PASSWORD;
+    let (s, _, _) = admin
+        .post("/account/totp", &[("_csrf", &csrf), ("secret", &secret), ("code", "000000"), ("password", pw)])
+        .await;
     assert_eq!(s, 422, "a wrong code does not enrol");
     let code = code_now(&app, &secret);
-    let (s, loc, _) =
-        admin.post("/account/totp", &[("_csrf", &csrf), ("secret", &secret), ("code", &code)]).await;
+    let (s, _, _) = admin
+        .post(
+            "/account/totp",
+            &[("_csrf", &csrf), ("secret", &secret), ("code", &code), ("password", "wrong")],
+        )
+        .await;
+    assert_eq!(s, 422, "enrolling needs the current password");
+    let (s, loc, _) = admin
+        .post("/account/totp", &[("_csrf", &csrf), ("secret", &secret), ("code", &code), ("password", pw)])
+        .await;
     assert_eq!((s, loc.as_str()), (303, "/account"));
     assert_eq!(admin.get("/admin/orgs").await.0, 200);
 
@@ -228,6 +238,22 @@ async fn production_requires_a_second_factor_for_administrators_and_reviewers() 
     let (s, loc, _) = again.post("/login/totp", &[("_csrf", &csrf), ("code", &code)]).await;
     assert_eq!((s, loc.as_str()), (303, "/"));
     assert_eq!(again.get("/admin/orgs").await.0, 200);
+
+    // Guessing the code locks the account and ends the half-signed-in session.
+    let mut guesser = Browser::new(&app.url);
+    assert_eq!(guesser.login("bureau.admin").await, (303, "/login/totp".to_owned()));
+    let (_, _, page) = guesser.get("/login/totp").await;
+    let csrf = common::csrf_of(&page);
+    let mut last = (0, String::new());
+    for _ in 0..5 {
+        let (s, loc, _) = guesser.post("/login/totp", &[("_csrf", &csrf), ("code", "000001")]).await;
+        last = (s, loc);
+    }
+    assert_eq!((last.0, last.1.as_str()), (303, "/login"), "the fifth wrong code ends the session");
+    assert_eq!(guesser.get("/login/totp").await.1, "/login");
+    // While locked, even the right password is refused.
+    let mut again = Browser::new(&app.url);
+    assert_eq!(again.login("bureau.admin").await.0, 401);
 
     // Reviewers too.
     let mut reviewer = Browser::new(&app.url);

@@ -24,7 +24,8 @@ async fn a_head_sees_the_pending_filing_with_its_deadline_and_history() {
     assert!(desk.contains("剩余"), "deadline shown in working days left");
     let page = c.get(format!("{}/approvals/1", app.url)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("提交人员备案"), "the submission is in the approval's history");
-    assert!(page.contains("同意") && page.contains("退回") && page.contains("转办"));
+    assert!(page.contains("同意") && page.contains("退回") && page.contains("不同意"));
+    assert!(!page.contains("转办给"), "nobody else in the operator holds the 负责人 role to take it over");
     // The approval is not visible to another organisation's clerk.
     let (other, _) = app.login("fintech.clerk").await;
     let r = other.get(format!("{}/approvals/1", app.url)).send().await.unwrap();

@@ -24,6 +24,8 @@ pub struct ApprovalRecord {
     pub tasks: Vec<TaskRow>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every save; a save from a stale read is refused (two people deciding at once).
+    pub version: i64,
 }
 
 /// A task as stored, with when it was created/decided and its deadline.
@@ -80,7 +82,7 @@ impl Store {
     pub async fn approval(&self, id: i64) -> Result<ApprovalRecord> {
         let row = sqlx::query(
             "SELECT id, org_id, action, subject_type, subject_id, title, initiator_id, spec, status, \
-             current_step, round, created_at, updated_at FROM approval WHERE id = $1",
+             current_step, round, version, created_at, updated_at FROM approval WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -246,6 +248,7 @@ fn approval_from_row(row: &AnyRow, tasks: Vec<TaskRow>) -> Result<ApprovalRecord
         tasks,
         created_at: parse_ts(&created)?,
         updated_at: parse_ts(&updated)?,
+        version: row.try_get("version")?,
     })
 }
 
@@ -329,16 +332,22 @@ impl Tx {
         today: NaiveDate,
     ) -> Result<()> {
         let now = ts(self.now());
-        sqlx::query(
-            "UPDATE approval SET status = $1, current_step = $2, round = $3, updated_at = $4 WHERE id = $5",
+        let n = sqlx::query(
+            "UPDATE approval SET status = $1, current_step = $2, round = $3, updated_at = $4, \
+             version = version + 1 WHERE id = $5 AND version = $6",
         )
         .bind(a.status.code())
         .bind(step_code(a.status))
         .bind(i64::from(a.round))
         .bind(&now)
         .bind(rec.id)
+        .bind(rec.version)
         .execute(self.conn())
-        .await?;
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Conflict("approval"));
+        }
         // Existing tasks: update those whose state changed, and close their deadline.
         for old in &rec.tasks {
             let Some(new) = usize::try_from(old.idx).ok().and_then(|i| a.tasks.get(i)) else {

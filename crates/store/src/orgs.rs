@@ -83,6 +83,21 @@ impl Tx {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
+        // A deactivated organisation's people are signed out and its tokens revoked at once, so that
+        // re-activating it later does not bring old credentials back.
+        if !active {
+            sqlx::query(
+                "DELETE FROM web_session WHERE user_id IN (SELECT id FROM app_user WHERE org_id = $1)",
+            )
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+            sqlx::query("UPDATE api_token SET revoked_at = $1 WHERE org_id = $2 AND revoked_at IS NULL")
+                .bind(crate::ts(self.now()))
+                .bind(id)
+                .execute(self.conn())
+                .await?;
+        }
         let action = if active { "org.activate" } else { "org.deactivate" };
         self.audit(Change::ok(action, "org", id, json!({"active": active}))).await?;
         Ok(())

@@ -79,6 +79,7 @@ const V1_COMMON: &[&str] = &[
         status TEXT NOT NULL,
         current_step BIGINT NOT NULL,
         round BIGINT NOT NULL,
+        version BIGINT NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
     )",

@@ -209,6 +209,24 @@ impl Tx {
         Ok(())
     }
 
+    /// Records a submitted filing, unless one is already pending or approved: of two simultaneous
+    /// submissions only the first gets through (the second sees the first's row after its commit).
+    pub async fn mark_filing_submitted(&mut self, user_id: i64, approval_id: i64) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE app_user SET filing_status = 'pending', filing_approval_id = $1 \
+             WHERE id = $2 AND filing_status NOT IN ('pending', 'approved')",
+        )
+        .bind(approval_id)
+        .bind(user_id)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Conflict("filing"));
+        }
+        Ok(())
+    }
+
     /// Sets the filing state (the approval chain decides; this records its outcome). Audited by the
     /// caller together with the approval step.
     pub async fn set_filing(

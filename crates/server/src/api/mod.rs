@@ -503,6 +503,14 @@ pub struct NewToken {
 
 pub async fn issue_token(state: &AppState, ctx: &Ctx, input: &TokenInput) -> AppResult<NewToken> {
     let p = ctx.me()?;
+    // A token never mints tokens: otherwise a short-lived or soon-revoked token could outlive itself.
+    if matches!(p.via, crate::context::Via::Token { .. }) {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "token.from_token",
+            "接口令牌不能用于创建新的接口令牌，请登录平台后创建",
+        ));
+    }
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(AppError::invalid("name", "token.name", "请填写令牌用途（最多 64 个字符）"));

@@ -72,7 +72,9 @@ pub struct LoginForm {
     password: String,
 }
 
-const BAD_LOGIN: &str = "登录名或密码错误";
+/// One answer for a wrong name, a wrong password and a locked account, so that the login page does not
+/// tell anyone which accounts exist.
+const BAD_LOGIN: &str = "登录名或密码错误，或账号因连续输错已被临时锁定";
 
 pub async fn login(
     State(state): State<AppState>,
@@ -91,24 +93,15 @@ pub async fn login(
         );
         return Ok(refuse(BAD_LOGIN));
     };
-    if let Some(until) = user.locked_until
-        && until > ctx.now
-    {
-        return Ok(refuse(&format!("账号已锁定，请于 {} 后再试", zh_time(until))));
+    if user.locked_until.is_some_and(|until| until > ctx.now) {
+        return Ok(refuse(BAD_LOGIN));
     }
     if !verify_password(&f.password, &user.password_hash) {
         let lock_until = ctx.now + Duration::minutes(state.config.lockout_minutes);
         let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
-        let locked = tx.login_failed(user.id, state.config.lockout_failures, lock_until).await?;
+        tx.login_failed(user.id, state.config.lockout_failures, lock_until).await?;
         tx.commit().await?;
-        return Ok(if locked {
-            refuse(&format!(
-                "密码连续错误 {} 次，账号已锁定 {} 分钟",
-                state.config.lockout_failures, state.config.lockout_minutes
-            ))
-        } else {
-            refuse(BAD_LOGIN)
-        });
+        return Ok(refuse(BAD_LOGIN));
     }
     let org = state.store.org(user.org_id).await?;
     if !user.active || !org.active {
@@ -165,6 +158,13 @@ pub async fn totp(
 ) -> AppResult<Response> {
     let p = ctx.me()?;
     let secret = session_secret(&ctx).ok_or_else(AppError::unauthenticated)?;
+    // A locked account gets no more guesses: the half-signed-in session ends.
+    if p.user.locked_until.is_some_and(|until| until > ctx.now) {
+        let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+        tx.end_session(&secret, p.user.id).await?;
+        tx.commit().await?;
+        return Ok(Redirect::to("/login").into_response());
+    }
     let ok = p.user.totp_secret.as_deref().is_some_and(|s| auth::totp_check(s, ctx.now.timestamp(), &f.code));
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
     if ok {
@@ -173,7 +173,11 @@ pub async fn totp(
         return Ok(Redirect::to("/").into_response());
     }
     let lock_until = ctx.now + Duration::minutes(state.config.lockout_minutes);
-    tx.login_failed(p.user.id, state.config.lockout_failures, lock_until).await?;
+    if tx.login_failed(p.user.id, state.config.lockout_failures, lock_until).await? {
+        tx.end_session(&secret, p.user.id).await?;
+        tx.commit().await?;
+        return Ok(Redirect::to("/login").into_response());
+    }
     tx.commit().await?;
     Ok((StatusCode::UNAUTHORIZED, page(&login_view(&state, &ctx, "动态口令错误", "", true))).into_response())
 }
@@ -389,6 +393,8 @@ pub async fn change_password(
 pub struct TotpForm {
     secret: String,
     code: String,
+    /// The current password: enrolling a second factor is as sensitive as changing the password.
+    password: String,
 }
 
 pub async fn enroll_totp(
@@ -397,6 +403,16 @@ pub async fn enroll_totp(
     Form(f): Form<TotpForm>,
 ) -> AppResult<Response> {
     let p = ctx.me()?;
+    if p.user.totp_enabled {
+        return Err(AppError::conflict("totp.already", "动态口令已启用；如需更换验证器，请联系管理员重置"));
+    }
+    if !verify_password(&f.password, &p.user.password_hash) {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page(&account_page(&state, &ctx, "当前密码不正确", "").await?),
+        )
+            .into_response());
+    }
     if auth::base32_decode(&f.secret).is_none_or(|k| k.len() < 16) {
         return Err(AppError::invalid("secret", "totp.secret", "密钥格式有误"));
     }
@@ -1036,6 +1052,10 @@ pub async fn approval(
         });
     }
     let pending_mine = rec.approval.pending_assignees().contains(&me);
+    let step_role = match rec.approval.status {
+        ApprovalStatus::InProgress { step } => rec.approval.spec.steps().get(step).map(|s| s.role),
+        _ => None,
+    };
     let colleagues = if pending_mine {
         state
             .store
@@ -1046,7 +1066,8 @@ pub async fn approval(
                 u.active
                     && u.id != me
                     && u.id != rec.approval.initiator
-                    && Some(u.id.to_string()) != Some(rec.subject_id.clone())
+                    && u.id.to_string() != rec.subject_id
+                    && step_role.is_some_and(|r| u.roles.contains(r))
             })
             .map(|u| (u.id, u.display_name))
             .collect()
