@@ -296,8 +296,19 @@ pub async fn deactivate_user(state: &AppState, ctx: &Ctx, user_id: i64) -> AppRe
     if !user.active {
         return Err(AppError::conflict("user.already_inactive", "该账号已停用"));
     }
+    // Approvals waiting for this person would stall: their initiators are told, so that they can
+    // withdraw and resubmit (a resubmission asks only active colleagues).
+    let waiting = state.store.approvals_waiting_for(user.id).await?;
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
     tx.set_user_active(user.id, false).await?;
+    for (id, initiator, title) in &waiting {
+        tx.notify(
+            *initiator,
+            &format!("审批人{}已停用，请撤回后重新提交：{title}", user.display_name),
+            Some(&format!("/approvals/{id}")),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -83,3 +83,25 @@ async fn a_filing_is_submitted_once_and_tokens_do_not_mint_tokens() {
     assert_eq!(body["code"], "token.from_token");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn deactivating_an_assignee_tells_the_initiator() {
+    let app = common::TestApp::spawn().await;
+    let admin = app.token("bureau.admin").await;
+    // Approval 1 waits for op.head; op.clerk submitted it.
+    let head = app.user_id("op.head").await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/users/{head}/deactivate", app.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let clerk = app.user_id("op.clerk").await;
+    let notes = app.state.store.notifications_of_user(clerk).await.unwrap();
+    assert!(notes.iter().any(|n| n.title.contains("已停用") && n.link.as_deref() == Some("/approvals/1")));
+    let (c, _) = app.login("op.clerk").await;
+    let page = c.get(format!("{}/approvals/1", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("郑宏伟（已停用）"));
+    app.stop().await;
+}

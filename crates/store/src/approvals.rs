@@ -161,6 +161,19 @@ impl Store {
             .collect()
     }
 
+    /// Running approvals waiting for this user: (approval id, initiator, title).
+    pub async fn approvals_waiting_for(&self, user_id: i64) -> Result<Vec<(i64, i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT a.id, a.initiator_id, a.title FROM approval a \
+             JOIN approval_task t ON t.approval_id = a.id \
+             WHERE t.assignee_id = $1 AND t.state = 'pending' AND a.status = 'in_progress' ORDER BY a.id",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("initiator_id")?, r.try_get("title")?))).collect()
+    }
+
     /// Approvals the user started that are still running (for 撤回 and 催办).
     pub async fn running_approvals_of_initiator(&self, user_id: i64) -> Result<Vec<(i64, String)>> {
         let rows = sqlx::query(

@@ -1008,7 +1008,8 @@ pub async fn deactivate(
 
 async fn user_name(state: &AppState, id: i64) -> String {
     match state.store.user(id).await {
-        Ok(u) => u.display_name,
+        Ok(u) if u.active => u.display_name,
+        Ok(u) => format!("{}（已停用）", u.display_name),
         Err(_) => format!("用户 {id}"),
     }
 }
