@@ -113,6 +113,13 @@ impl RegionCode {
         }
     }
 
+    /// The leading digits every code in this region starts with ("53" for the province, "5301" for
+    /// 昆明市, the whole code for a county): the store selects an area by this prefix.
+    pub fn scope_prefix(&self) -> &str {
+        let code = self.as_str();
+        code.get(..self.significant_digits()).unwrap_or(code)
+    }
+
     /// Whether `other`'s code starts with this code's significant digits.
     fn is_prefix_of(&self, other: &RegionCode) -> bool {
         let n = self.significant_digits();

@@ -113,3 +113,14 @@ fn parse_tsv_rejections() {
             .unwrap();
     assert_eq!(tree.len(), 3);
 }
+
+#[test]
+fn scope_prefixes_cover_exactly_the_area() {
+    let p = |s: &str| RegionCode::parse(s).unwrap();
+    assert_eq!(p("530000").scope_prefix(), "53");
+    assert_eq!(p("530100").scope_prefix(), "5301");
+    assert_eq!(p("530102").scope_prefix(), "530102");
+    // 昆明市's prefix matches its counties, never 大理州's.
+    assert!(p("530102").as_str().starts_with(p("530100").scope_prefix()));
+    assert!(!p("532901").as_str().starts_with(p("530100").scope_prefix()));
+}

@@ -204,7 +204,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     if let Some(pre) = set_pre {
         h.append(header::SET_COOKIE, set_cookie(PRE_COOKIE, &pre, secure, None));
     }
-    security_headers(h, &operation_id, api, secure);
+    security_headers(h, &operation_id, secure);
     response
 }
 
@@ -231,7 +231,7 @@ fn render_error(mut e: AppError, operation_id: &str, api: bool) -> Response {
     e.render()
 }
 
-fn security_headers(h: &mut HeaderMap, operation_id: &str, api: bool, production: bool) {
+fn security_headers(h: &mut HeaderMap, operation_id: &str, production: bool) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -256,7 +256,6 @@ fn security_headers(h: &mut HeaderMap, operation_id: &str, api: bool, production
     if let Ok(v) = HeaderValue::from_str(operation_id) {
         h.insert("x-operation-id", v);
     }
-    let _ = api;
 }
 
 /// Paths a user who still owes a second factor may use.

@@ -11,13 +11,7 @@ async fn a_decision_made_on_a_stale_read_is_refused() {
     // Approval 1: 何俊杰's filing, waiting for op.head.
     let stale = app.state.store.approval(1).await.unwrap();
     let head = app.token("op.head").await;
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/approvals/1/approve", app.url))
-        .bearer_auth(&head)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(app.api_post(&head, "/api/v1/approvals/1/approve", None).await.status(), 200);
     // A second decision computed from the earlier read (as a concurrent request would) cannot be saved.
     let cal = app.state.store.work_calendar().await.unwrap();
     let mut a = stale.approval.clone();
@@ -27,16 +21,7 @@ async fn a_decision_made_on_a_stale_read_is_refused() {
     let err = tx.save_approval(&stale, &a, &cal, common::test_now().date_naive()).await.unwrap_err();
     assert!(matches!(err, yunshu_store::StoreError::Conflict("approval")), "{err:?}");
     tx.rollback().await.unwrap();
-    let now: Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/approvals/1", app.url))
-        .bearer_auth(&head)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(now["status"], "approved");
+    assert_eq!(app.api_get(&head, "/api/v1/approvals/1").await["status"], "approved");
     app.stop().await;
 }
 
@@ -90,13 +75,7 @@ async fn deactivating_an_assignee_tells_the_initiator() {
     let admin = app.token("bureau.admin").await;
     // Approval 1 waits for op.head; op.clerk submitted it.
     let head = app.user_id("op.head").await;
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/users/{head}/deactivate", app.url))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    assert_eq!(app.api_post(&admin, &format!("/api/v1/users/{head}/deactivate"), None).await.status(), 204);
     let clerk = app.user_id("op.clerk").await;
     let notes = app.state.store.notifications_of_user(clerk).await.unwrap();
     assert!(notes.iter().any(|n| n.title.contains("已停用") && n.link.as_deref() == Some("/approvals/1")));

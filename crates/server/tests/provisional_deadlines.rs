@@ -25,28 +25,19 @@ async fn a_2027_deadline_is_provisional_until_the_schedule_is_loaded() {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    let intern = app.user_id("fintech.analyst").await;
-    let r = http
-        .post(format!("{}/api/v1/users/{intern}/filing", app.url))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let analyst = app.user_id("fintech.analyst").await;
+    let r = app.api_post(&admin, &format!("/api/v1/users/{analyst}/filing"), None).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 
-    let todo: Vec<Value> = http
-        .get(format!("{}/api/v1/todo", app.url))
-        .bearer_auth(&head)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let item = todo.iter().find(|t| t["title"].as_str().unwrap().contains("蒋思远")).unwrap();
+    // The head's to-do item for the filing: (due date, provisional).
+    let due = |v: Value| {
+        let item =
+            v.as_array().unwrap().iter().find(|t| t["title"].as_str().unwrap().contains("蒋思远")).cloned();
+        let item = item.unwrap();
+        (item["due_date"].as_str().unwrap().to_owned(), item["provisional"].as_bool().unwrap())
+    };
     // Weekends only from 2026-12-10: 15 working days to 2026-12-31, then 5 more → 2027-01-07.
-    assert_eq!(item["due_date"], "2027-01-07");
-    assert_eq!(item["provisional"], true);
+    assert_eq!(due(app.api_get(&head, "/api/v1/todo").await), ("2027-01-07".to_owned(), true));
 
     // A strict query into 2027 is an error with a clear message.
     let r = http
@@ -63,40 +54,17 @@ async fn a_2027_deadline_is_provisional_until_the_schedule_is_loaded() {
     let schedule = json!({"year": 2027, "source": "国办发明电〔2026〕X号（测试）", "days": [
         {"name": "元旦", "date": "2027-01-01", "isOffDay": true}
     ]});
-    let r = http
-        .post(format!("{}/api/v1/calendar/schedules", app.url))
-        .bearer_auth(&head)
-        .json(&schedule)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_post(&head, "/api/v1/calendar/schedules", Some(schedule.clone())).await;
     assert_eq!(r.status(), 403);
     let audit_before = app.state.store.audit_count().await.unwrap();
-    let r = http
-        .post(format!("{}/api/v1/calendar/schedules", app.url))
-        .bearer_auth(&admin)
-        .json(&schedule)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_post(&admin, "/api/v1/calendar/schedules", Some(schedule)).await;
     assert_eq!(r.status(), 200);
     let loaded: Value = r.json().await.unwrap();
     assert!(loaded["recomputed"].as_u64().unwrap() >= 1);
     assert_eq!(app.state.store.audit_count().await.unwrap(), audit_before + 1);
 
-    let todo: Vec<Value> = http
-        .get(format!("{}/api/v1/todo", app.url))
-        .bearer_auth(&head)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let item = todo.iter().find(|t| t["title"].as_str().unwrap().contains("蒋思远")).unwrap();
     // 2027-01-01 is now a holiday: one day later, and no longer provisional.
-    assert_eq!(item["due_date"], "2027-01-08");
-    assert_eq!(item["provisional"], false);
+    assert_eq!(due(app.api_get(&head, "/api/v1/todo").await), ("2027-01-08".to_owned(), false));
     let recent = app.state.store.audit_recent(None, 1).await.unwrap();
     assert_eq!(recent[0].record.action, "calendar.load");
     app.stop().await;

@@ -207,22 +207,10 @@ async fn regions(State(state): State<AppState>) -> axum::Json<Vec<RegionView>> {
     )
 }
 
-/// The region-code prefix that covers a principal's area (53 = the province, 5301 = 昆明市 …).
-pub fn scope_prefix(region: &yunshu_domain::regions::RegionCode) -> String {
-    use yunshu_domain::regions::RegionLevel;
-    let code = region.as_str();
-    let n = match region.level() {
-        RegionLevel::Province => 2,
-        RegionLevel::Prefecture => 4,
-        RegionLevel::County => 6,
-    };
-    code.get(..n).unwrap_or(code).to_owned()
-}
-
 /// Organisations the caller may see: their area if they may view organisations there, else their own.
 pub async fn visible_orgs(state: &AppState, ctx: &Ctx) -> AppResult<Vec<Organisation>> {
     let p = ctx.me()?;
-    let all = state.store.orgs_in_region(&scope_prefix(&p.org.region)).await?;
+    let all = state.store.orgs_in_region(p.org.region.scope_prefix()).await?;
     Ok(all.into_iter().filter(|o| ctx.allowed(state, "org.view", &services::org_resource(o))).collect())
 }
 
@@ -279,7 +267,7 @@ pub async fn visible_users(state: &AppState, ctx: &Ctx) -> AppResult<Vec<User>> 
     let p = ctx.me()?;
     let orgs = visible_orgs(state, ctx).await?;
     let mut out = Vec::new();
-    for u in state.store.users_in_region(&scope_prefix(&p.org.region)).await? {
+    for u in state.store.users_in_region(p.org.region.scope_prefix()).await? {
         if let Some(o) = orgs.iter().find(|o| o.id == u.org_id) {
             let r = PolicyResource::User { id: u.id, org_id: o.id, region: o.region };
             if ctx.allowed(state, "user.view", &r) {
@@ -602,7 +590,7 @@ pub async fn visible_audit(
     let province = p.org.region.level() == yunshu_domain::regions::RegionLevel::Province;
     let clean = |s: &Option<String>| s.as_ref().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let filter = yunshu_store::audit_log::AuditFilter {
-        region_prefix: if province { None } else { Some(scope_prefix(&p.org.region)) },
+        region_prefix: if province { None } else { Some(p.org.region.scope_prefix().to_owned()) },
         action_prefix: clean(&q.action),
         result: clean(&q.result),
         before_seq: q.before,

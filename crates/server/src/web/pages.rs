@@ -340,7 +340,7 @@ async fn account_page(state: &AppState, ctx: &Ctx, error: &str, new_token: &str)
     let today = ctx.today();
     Ok(AccountPage {
         l,
-        me: user_row(state, &p.user, &p.org.name, today),
+        me: user_row(&p.user, &p.org.name, today),
         gaps: data_access_gaps(&p.user.personnel(), today)
             .into_iter()
             .map(|g| g.message_zh().to_owned())
@@ -683,8 +683,7 @@ pub async fn create_org(
     }
 }
 
-fn user_row(state: &AppState, u: &User, org_name: &str, today: NaiveDate) -> UserRow {
-    let _ = state;
+fn user_row(u: &User, org_name: &str, today: NaiveDate) -> UserRow {
     UserRow {
         id: u.id,
         name: u.display_name.clone(),
@@ -738,7 +737,7 @@ pub async fn org(
                 &PolicyResource::User { id: u.id, org_id: o.id, region: o.region },
             )
         })
-        .map(|u| user_row(&state, u, &o.name, today))
+        .map(|u| user_row(u, &o.name, today))
         .collect();
     let spec = state
         .store
@@ -840,7 +839,7 @@ async fn users_page(
         .iter()
         .map(|u| {
             let org = orgs.iter().find(|o| o.id == u.org_id).map(|o| o.name.as_str()).unwrap_or("");
-            user_row(state, u, org, today)
+            user_row(u, org, today)
         })
         .filter(|r| {
             needle.is_empty()
@@ -951,7 +950,7 @@ pub async fn user(
     let today = ctx.today();
     Ok(page(&UserPage {
         l,
-        u: user_row(&state, &u, &org.name, today),
+        u: user_row(&u, &org.name, today),
         gaps: data_access_gaps(&u.personnel(), today)
             .into_iter()
             .map(|g| g.message_zh().to_owned())
@@ -1306,7 +1305,7 @@ pub async fn export_users(
         .iter()
         .map(|u| {
             let org = orgs.iter().find(|o| o.id == u.org_id).map(|o| o.name.as_str()).unwrap_or("");
-            let r = user_row(&state, u, org, today);
+            let r = user_row(u, org, today);
             vec![
                 r.name,
                 r.username,

@@ -142,6 +142,32 @@ impl TestApp {
         r.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
     }
 
+    /// `GET` an API path with a bearer token; asserts 200 and returns the JSON.
+    pub async fn api_get(&self, token: &str, path: &str) -> serde_json::Value {
+        let r = reqwest::Client::new()
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    /// `POST` to an API path with a bearer token and an optional JSON body.
+    pub async fn api_post(
+        &self,
+        token: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = reqwest::Client::new().post(format!("{}{path}", self.url)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
     pub async fn user_id(&self, username: &str) -> i64 {
         self.state.store.user_by_username(username).await.unwrap().unwrap().id
     }
