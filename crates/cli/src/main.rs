@@ -283,6 +283,7 @@ async fn demo(port: u16, bind: &str, storage: Storage) -> Result<(), CliError> {
     let now = chrono::Utc::now();
     let accounts = yunshu_server::demo::seed(&store, now).await.map_err(msg)?;
     let state = state(store, Config::default(), &dir)?;
+    yunshu_server::demo::seed_catalog(&state, now).await.map_err(msg)?;
     state.checkpoint().await.map_err(msg)?;
     let addr: SocketAddr = format!("{bind}:{port}").parse().map_err(msg)?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -312,6 +313,16 @@ struct FileConfig {
     lockout_minutes: Option<i64>,
     idle_minutes: Option<i64>,
     body_limit: Option<usize>,
+    /// Registration periods in working days: acceptance, formal review, public notice.
+    registration_accept_days: Option<u32>,
+    registration_review_days: Option<u32>,
+    registration_notice_days: Option<u32>,
+    /// e.g. "YNGS-{region}-{year}-{seq:6}".
+    registration_code_format: Option<String>,
+    /// false once codes come from the national registry.
+    registration_code_provisional: Option<bool>,
+    /// Grade → usage classes, one line per grade: "l3 = hidden, join_key, aggregate".
+    grade_policy: Option<String>,
 }
 
 async fn serve(config: Option<PathBuf>, port: Option<u16>, mut storage: Storage) -> Result<(), CliError> {
@@ -337,6 +348,22 @@ async fn serve(config: Option<PathBuf>, port: Option<u16>, mut storage: Storage)
         idle_minutes: file.idle_minutes.unwrap_or(defaults.idle_minutes),
         body_limit: file.body_limit.unwrap_or(defaults.body_limit),
         token_max_days: defaults.token_max_days,
+        registration_periods: yunshu_domain::catalog::RegistrationPeriods {
+            accept: file.registration_accept_days.unwrap_or(defaults.registration_periods.accept),
+            review: file.registration_review_days.unwrap_or(defaults.registration_periods.review),
+            notice: file.registration_notice_days.unwrap_or(defaults.registration_periods.notice).max(1),
+        },
+        registration_code_format: match &file.registration_code_format {
+            Some(t) => yunshu_domain::catalog::CodeFormat::parse(t)
+                .map_err(|e| msg(format!("registration_code_format: {}", e.message_zh())))?,
+            None => defaults.registration_code_format,
+        },
+        registration_code_provisional: file.registration_code_provisional.unwrap_or(true),
+        grade_policy: match &file.grade_policy {
+            Some(t) => yunshu_domain::catalog::GradePolicy::parse(t)
+                .map_err(|e| msg(format!("grade_policy: {}", e.message_zh())))?,
+            None => defaults.grade_policy,
+        },
     };
     let (store, dir) = open(&storage).await?;
     let state = state(store, cfg, &dir)?;

@@ -8,10 +8,15 @@
 //! - [`calendar`]: the official working-day calendar and period arithmetic (期间计算);
 //! - [`party`]: organisation types and roles of the measures' parties;
 //! - [`personnel`]: real-name personnel rules (Art. 25(1)) and the password policy;
-//! - [`approval`]: internal approval chains (经办 → 负责人 → 分管领导, 会签/或签, 退回/撤回/转办/催办).
+//! - [`catalog`]: the resource catalogue, grading, registration and the negative list (Art. 5, 15, 18);
+//! - [`approval`]: internal approval chains (经办 → 负责人 → 分管领导, 会签/或签, 退回/撤回/转办/催办);
+//! - [`authorization`]: authorization management (Art. 6–13, 21, 25(5), 26): plans, operation and
+//!   development agreements, onboarding, blacklist, termination, evaluations.
 
 pub mod approval;
+pub mod authorization;
 pub mod calendar;
+pub mod catalog;
 pub mod ids;
 pub mod party;
 pub mod personnel;

@@ -61,6 +61,12 @@ pub enum PolicyResource {
         org_id: i64,
         region: RegionCode,
     },
+    /// A catalogued data resource, owned by its provider.
+    Resource {
+        id: i64,
+        org_id: i64,
+        region: RegionCode,
+    },
     /// Things with no owner (the login page, health).
     Platform,
 }
@@ -180,6 +186,12 @@ impl Authz {
                 let a = uid("Yunshu::Approval", &id.to_string())?;
                 entities.push(Entity::new_no_attrs(a.clone(), [org].into_iter().collect()));
                 a
+            }
+            PolicyResource::Resource { id, org_id, region } => {
+                let org = self.org_entity(*org_id, region, &mut entities)?;
+                let r = uid("Yunshu::Resource", &id.to_string())?;
+                entities.push(Entity::new_no_attrs(r.clone(), [org].into_iter().collect()));
+                r
             }
         };
         // The same org or region may have been added twice (principal and resource): keep one.

@@ -29,8 +29,16 @@ pub const PRE_COOKIE: &str = "ys_pre";
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
 pub enum Via {
-    Session { secret: String, second_factor_ok: bool },
-    Token { id: i64 },
+    Session {
+        secret: String,
+        second_factor_ok: bool,
+    },
+    Token {
+        id: i64,
+    },
+    /// A platform-side action in a user's name (demo seeding, administrator command line); audited
+    /// with that user, never reachable over HTTP.
+    Console,
 }
 
 /// A signed-in user with their organisation.
@@ -112,6 +120,27 @@ impl Ctx {
             "personnel.not_eligible",
             format!("您尚不具备数据使用资格：{reasons}。请联系本单位负责人或管理员办理"),
         ))
+    }
+
+    /// The context of acting as `username` at `now` outside HTTP (seeding, the command line).
+    pub async fn console(
+        store: &Store,
+        username: &str,
+        now: DateTime<Utc>,
+        operation_id: &str,
+    ) -> AppResult<Ctx> {
+        let user = store.user_by_username(username).await?.ok_or_else(AppError::not_found)?;
+        let principal =
+            load_principal(store, user.id, Via::Console).await?.ok_or_else(AppError::not_found)?;
+        Ok(Ctx {
+            operation_id: operation_id.to_owned(),
+            source_ip: None,
+            now,
+            principal: Some(Arc::new(principal)),
+            csrf: String::new(),
+            api: true,
+            path: String::new(),
+        })
     }
 
     pub fn today(&self) -> chrono::NaiveDate {

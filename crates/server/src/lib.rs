@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod routes;
+pub mod search;
 pub mod services;
 pub mod web;
 
@@ -44,6 +45,14 @@ pub struct Config {
     pub body_limit: usize,
     /// Lifetime of new API tokens unless the caller asks for less.
     pub token_max_days: i64,
+    /// Registration periods in working days (受理 / 形式审核 / 公示).
+    pub registration_periods: yunshu_domain::catalog::RegistrationPeriods,
+    /// Format of registration codes made by the platform.
+    pub registration_code_format: yunshu_domain::catalog::CodeFormat,
+    /// Codes are provisional until the national registry is connected (then `false`).
+    pub registration_code_provisional: bool,
+    /// Grade → allowed sandbox usage classes.
+    pub grade_policy: yunshu_domain::catalog::GradePolicy,
 }
 
 impl Default for Config {
@@ -55,6 +64,10 @@ impl Default for Config {
             idle_minutes: 30,
             body_limit: 2 * 1024 * 1024,
             token_max_days: 365,
+            registration_periods: Default::default(),
+            registration_code_format: Default::default(),
+            registration_code_provisional: true,
+            grade_policy: Default::default(),
         }
     }
 }

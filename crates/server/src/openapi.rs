@@ -107,6 +107,17 @@ pub fn build() -> OpenApi {
         .schema_from::<crate::services::UserInput>()
         .schema_from::<crate::services::AgreementInput>()
         .schema_from::<crate::services::DecisionInput>()
+        .schema_from::<crate::api::catalog::ResourceView>()
+        .schema_from::<crate::api::catalog::ItemView>()
+        .schema_from::<crate::api::catalog::RegistrationView>()
+        .schema_from::<crate::api::catalog::PublicResourceView>()
+        .schema_from::<crate::services::catalog::ResourceForm>()
+        .schema_from::<crate::services::catalog::ItemForm>()
+        .schema_from::<crate::services::catalog::ItemsInput>()
+        .schema_from::<crate::services::catalog::RegistrationInput>()
+        .schema_from::<crate::services::catalog::RegMoveInput>()
+        .schema_from::<crate::services::catalog::NegativeInput>()
+        .schema_from::<crate::services::catalog::NegativeReviewInput>()
         .build();
     OpenApiBuilder::new()
         .info(

@@ -150,6 +150,48 @@ pub const ROUTES: &[RouteSpec] = &[
     // Audit.
     page(Method::GET, "/audit", "audit.view", "审计日志"),
     api(Method::GET, "/api/v1/audit", "audit.view", "Recent audit records").io(None, Some("AuditView[]")),
+    // The catalogue, registration, the negative list (Art. 5, 15, 18).
+    page(Method::GET, "/catalog", "resource.view", "数据资源目录"),
+    page(Method::POST, "/catalog", "resource.manage", "新增数据资源"),
+    page(Method::GET, "/catalog/new", "resource.manage", "新增数据资源页"),
+    page(Method::GET, "/catalog/{id}", "resource.view", "数据资源详情"),
+    page(Method::POST, "/catalog/{id}/items", "resource.manage", "编目数据项并分级"),
+    page(Method::POST, "/catalog/{id}/registrations", "resource.manage", "申请登记"),
+    page(Method::POST, "/catalog/{id}/exclude", "negative_list.manage", "列入负面清单"),
+    page(Method::GET, "/registrations", "resource.view", "资源登记"),
+    page(Method::GET, "/registrations/{id}", "resource.view", "登记申请详情"),
+    page(Method::GET, "/registrations/{id}/certificate", "resource.view", "登记证书（打印）"),
+    // Route level: any catalogue party; the handler checks registration.process or resource.manage.
+    page(Method::POST, "/registrations/{id}/{move}", "resource.view", "登记办理"),
+    page(Method::GET, "/negative-list", "resource.view", "负面清单"),
+    page(Method::POST, "/negative-list/{id}/review", "negative_list.manage", "负面清单年度评估"),
+    page(Method::GET, "/public/catalog", "public.view", "公共数据资源目录（公开）"),
+    page(Method::GET, "/public/catalog/{code}", "public.view", "公开资源详情"),
+    api(Method::GET, "/api/v1/resources", "resource.view", "Catalogued resources the caller may see")
+        .io(None, Some("ResourceView[]")),
+    api(Method::POST, "/api/v1/resources", "resource.manage", "Catalogue a new resource of the caller's organisation")
+        .io(Some("ResourceForm"), Some("Created")),
+    api(Method::GET, "/api/v1/resources/{id}", "resource.view", "One resource with its graded items")
+        .io(None, Some("ResourceView")),
+    api(Method::PUT, "/api/v1/resources/{id}/items", "resource.manage", "Replace the data items and their grades")
+        .io(Some("ItemsInput"), Some("ResourceView")),
+    api(Method::POST, "/api/v1/resources/{id}/registrations", "resource.manage", "Apply for registration")
+        .io(Some("RegistrationInput"), Some("Created")),
+    api(Method::POST, "/api/v1/resources/{id}/negative-list", "negative_list.manage", "Put a resource on the negative list")
+        .io(Some("NegativeInput"), Some("Created")),
+    api(Method::GET, "/api/v1/registrations/{id}", "resource.view", "One registration application")
+        .io(None, Some("RegistrationView")),
+    api(
+        Method::POST,
+        "/api/v1/registrations/{id}/{move}",
+        "resource.view",
+        "Act on a registration: accept, reject, return, notice, code (registration body); resubmit, withdraw (applicant)",
+    )
+    .io(Some("RegMoveInput"), Some("RegistrationView")),
+    api(Method::POST, "/api/v1/negative-list/{id}/review", "negative_list.manage", "Yearly review of a negative-list entry: keep or lift")
+        .io(Some("NegativeReviewInput"), None),
+    api(Method::GET, "/api/v1/public/catalog", "public.view", "Search the public catalogue of registered resources (word-level Chinese search)")
+        .io(None, Some("PublicResourceView[]")),
 ];
 
 /// Finds the row for a matched path and method.

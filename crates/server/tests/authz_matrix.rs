@@ -46,6 +46,13 @@ const APPROVAL1_ACT: &str = "DDDDDDAADDDDD";
 const CAL_LOAD: &str = "DADDADDDDDDDD";
 /// audit.view: data authorities (any role), supervisors, platform administrators.
 const AUDIT: &str = "DAAAADDDDDDDA";
+/// resource.view: providers (own resources), authorities, the implementing agency, the operator, the
+/// registration body and supervisors; not developers, not the platform's own administrators.
+const RES_VIEW: &str = "DAAADAAADAAAA";
+/// resource.manage: the 经办/负责人 of data providers and public utilities.
+const RES_MANAGE: &str = "DDDDDDDDDAADD";
+/// negative_list.manage: the 经办/负责人 of data authorities (not their system administrators).
+const NEG_MANAGE: &str = "DDADDDDDDDDDD";
 
 const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/login", ALL),
@@ -105,6 +112,31 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/calendar/schedules", CAL_LOAD),
     ("GET", "/audit", AUDIT),
     ("GET", "/api/v1/audit", AUDIT),
+    ("GET", "/catalog", RES_VIEW),
+    ("POST", "/catalog", RES_MANAGE),
+    ("GET", "/catalog/new", RES_MANAGE),
+    ("GET", "/catalog/{id}", RES_VIEW),
+    ("POST", "/catalog/{id}/items", RES_MANAGE),
+    ("POST", "/catalog/{id}/registrations", RES_MANAGE),
+    ("POST", "/catalog/{id}/exclude", NEG_MANAGE),
+    ("GET", "/registrations", RES_VIEW),
+    ("GET", "/registrations/{id}", RES_VIEW),
+    ("GET", "/registrations/{id}/certificate", RES_VIEW),
+    ("POST", "/registrations/{id}/{move}", RES_VIEW),
+    ("GET", "/negative-list", RES_VIEW),
+    ("POST", "/negative-list/{id}/review", NEG_MANAGE),
+    ("GET", "/public/catalog", ALL),
+    ("GET", "/public/catalog/{code}", ALL),
+    ("GET", "/api/v1/resources", RES_VIEW),
+    ("POST", "/api/v1/resources", RES_MANAGE),
+    ("GET", "/api/v1/resources/{id}", RES_VIEW),
+    ("PUT", "/api/v1/resources/{id}/items", RES_MANAGE),
+    ("POST", "/api/v1/resources/{id}/registrations", RES_MANAGE),
+    ("POST", "/api/v1/resources/{id}/negative-list", NEG_MANAGE),
+    ("GET", "/api/v1/registrations/{id}", RES_VIEW),
+    ("POST", "/api/v1/registrations/{id}/{move}", RES_VIEW),
+    ("POST", "/api/v1/negative-list/{id}/review", NEG_MANAGE),
+    ("GET", "/api/v1/public/catalog", ALL),
 ];
 
 fn fill(path: &str, org_id: i64, user_id: i64) -> String {
@@ -121,6 +153,8 @@ fn fill(path: &str, org_id: i64, user_id: i64) -> String {
         .replace("{decision}", "remind")
         .replace("{file}", "app.css")
         .replace("{action}", "user.filing")
+        .replace("{move}", "accept")
+        .replace("{code}", "NO-SUCH-CODE")
 }
 
 #[tokio::test]

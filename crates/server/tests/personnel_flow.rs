@@ -88,8 +88,12 @@ async fn filing_chain_end_to_end() {
     // The 负责人 sees it in the to-do list with a deadline.
     let todo: Value =
         c.get(url("/api/v1/todo")).bearer_auth(&head).send().await.unwrap().json().await.unwrap();
-    let item =
-        todo.as_array().unwrap().iter().find(|i| i["approval_id"] == aid).unwrap_or_else(|| panic!("{todo}"));
+    let item = todo
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["approval_id"] == aid && i["link"] == format!("/approvals/{aid}"))
+        .unwrap_or_else(|| panic!("{todo}"));
     assert!(item["due_date"].is_string(), "{item}");
     assert!(item["working_days_left"].is_i64(), "{item}");
 

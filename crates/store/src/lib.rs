@@ -11,9 +11,11 @@
 pub mod approvals;
 pub mod audit_log;
 pub mod calendar;
+pub mod catalog;
 pub mod orgs;
 pub mod schema;
 pub mod sessions;
+pub mod tasks;
 pub mod users;
 
 use std::sync::Arc;

@@ -157,6 +157,108 @@ const V1_COMMON: &[&str] = &[
     )",
 ];
 
+/// Migration 2: organisation work queues (待办 of an organisation rather than of one approval step),
+/// the resource catalogue, registration and the negative list (Art. 15, 18).
+const V2_COMMON: &[&str] = &[
+    "CREATE TABLE org_task (
+        id {ID},
+        org_id BIGINT NOT NULL REFERENCES org(id),
+        role TEXT,
+        kind TEXT NOT NULL,
+        subject_type TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        link TEXT NOT NULL,
+        deadline_id BIGINT,
+        created_at TEXT NOT NULL,
+        done_at TEXT,
+        done_by BIGINT
+    )",
+    "CREATE INDEX org_task_open ON org_task(org_id, done_at)",
+    "CREATE INDEX org_task_subject ON org_task(subject_type, subject_id)",
+    "CREATE TABLE data_resource (
+        id {ID},
+        provider_org_id BIGINT NOT NULL REFERENCES org(id),
+        region_code TEXT NOT NULL,
+        classification TEXT NOT NULL,
+        resource_code TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        abstract_text TEXT NOT NULL,
+        format TEXT NOT NULL,
+        sharing_type TEXT NOT NULL,
+        sharing_conditions TEXT NOT NULL,
+        open_attribute TEXT NOT NULL,
+        update_cycle TEXT NOT NULL,
+        release_date TEXT,
+        related TEXT NOT NULL,
+        grade TEXT,
+        status TEXT NOT NULL,
+        reg_code TEXT UNIQUE,
+        reg_code_provisional BIGINT NOT NULL DEFAULT 1,
+        query_code TEXT UNIQUE,
+        registered_at TEXT,
+        on_negative_list BIGINT NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )",
+    "CREATE INDEX data_resource_provider ON data_resource(provider_org_id)",
+    "CREATE TABLE data_item (
+        resource_id BIGINT NOT NULL REFERENCES data_resource(id),
+        idx BIGINT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        description TEXT NOT NULL,
+        grade TEXT NOT NULL,
+        pi_direct BIGINT NOT NULL,
+        pi_quasi BIGINT NOT NULL,
+        pi_sensitive BIGINT NOT NULL,
+        scenario_rules TEXT NOT NULL,
+        PRIMARY KEY (resource_id, idx)
+    )",
+    "CREATE TABLE registration (
+        id {ID},
+        resource_id BIGINT NOT NULL REFERENCES data_resource(id),
+        reg_type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        applicant_id BIGINT NOT NULL REFERENCES app_user(id),
+        note TEXT NOT NULL,
+        started_before TEXT,
+        notice_start TEXT,
+        notice_end TEXT,
+        reg_code TEXT,
+        last_reason TEXT,
+        version BIGINT NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )",
+    "CREATE INDEX registration_resource ON registration(resource_id)",
+    "CREATE TABLE negative_list (
+        id {ID},
+        resource_id BIGINT NOT NULL REFERENCES data_resource(id),
+        authority_org_id BIGINT NOT NULL REFERENCES org(id),
+        reasons TEXT NOT NULL,
+        review_decision TEXT NOT NULL,
+        review_date TEXT NOT NULL,
+        review_ref TEXT NOT NULL,
+        listed_on TEXT NOT NULL,
+        next_review TEXT NOT NULL,
+        lifted_on TEXT,
+        lift_reasons TEXT,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE TABLE catalog_term (
+        resource_id BIGINT NOT NULL REFERENCES data_resource(id),
+        term TEXT NOT NULL,
+        weight BIGINT NOT NULL,
+        PRIMARY KEY (resource_id, term)
+    )",
+    "CREATE INDEX catalog_term_term ON catalog_term(term)",
+    "CREATE TABLE counter (
+        name TEXT PRIMARY KEY,
+        value BIGINT NOT NULL
+    )",
+];
+
 /// Append-only enforcement inside the database too (defence in depth: the code has no such path).
 const V1_SQLITE: &[&str] = &[
     "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
@@ -200,5 +302,6 @@ pub fn migrations(backend: Backend) -> Vec<Migration> {
         .map(|s| s.replace("{ID}", id))
         .chain(specific.iter().map(|s| (*s).to_owned()))
         .collect();
-    vec![Migration { version: 1, statements }]
+    let v2 = V2_COMMON.iter().map(|s| s.replace("{ID}", id)).collect();
+    vec![Migration { version: 1, statements }, Migration { version: 2, statements: v2 }]
 }

@@ -2,11 +2,13 @@
 //! wire types are separate from domain types and are the schemas of the OpenAPI document.
 
 pub mod calendar;
+pub mod catalog;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Extension, Router};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use yunshu_store::approvals::ApprovalRecord;
 use yunshu_store::orgs::Organisation;
@@ -43,6 +45,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/approvals/{id}", get(get_approval))
         .route("/api/v1/approvals/{id}/{decision}", post(decide))
         .route("/api/v1/audit", get(audit_recent))
+        .route("/api/v1/resources", get(catalog::list).post(catalog::create))
+        .route("/api/v1/resources/{id}", get(catalog::get))
+        .route("/api/v1/resources/{id}/items", put(catalog::set_items))
+        .route("/api/v1/resources/{id}/registrations", post(catalog::apply))
+        .route("/api/v1/resources/{id}/negative-list", post(catalog::exclude))
+        .route("/api/v1/registrations/{id}", get(catalog::get_registration))
+        .route("/api/v1/registrations/{id}/{move}", post(catalog::move_registration))
+        .route("/api/v1/negative-list/{id}/review", post(catalog::review_negative))
+        .route("/api/v1/public/catalog", get(catalog::public_search))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -146,9 +157,13 @@ async fn me(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> Ap
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TodoItem {
-    pub approval_id: i64,
+    /// Set for an approval step (a personal task); `None` for an organisation's task.
+    pub approval_id: Option<i64>,
     pub title: String,
+    /// The approval action or the task kind (e.g. `registration.accept`).
     pub action: String,
+    /// Where the item is handled in the web UI.
+    pub link: String,
     pub created_at: String,
     pub due_date: Option<String>,
     /// The due date reaches into a year whose official holiday schedule is not loaded yet.
@@ -157,31 +172,61 @@ pub struct TodoItem {
     pub working_days_left: Option<i64>,
 }
 
+/// The caller's to-do list: their approval steps and their organisation's open tasks for their
+/// roles, soonest due first.
+pub async fn todo_items(
+    state: &AppState,
+    ctx: &Ctx,
+) -> AppResult<Vec<(TodoItem, DateTime<Utc>, Option<NaiveDate>)>> {
+    let p = ctx.me()?;
+    let cal = state.store.work_calendar().await?;
+    let today = ctx.today();
+    let mut out = Vec::new();
+    let left = |due: Option<NaiveDate>| due.map(|d| cal.working_days_left(today, d));
+    for i in state.store.todo_of_user(p.user.id).await? {
+        let l = left(i.due);
+        out.push((
+            TodoItem {
+                approval_id: Some(i.approval_id),
+                title: i.title,
+                action: i.action,
+                link: format!("/approvals/{}", i.approval_id),
+                created_at: yunshu_store::ts(i.created_at),
+                due_date: i.due.map(|d| d.to_string()),
+                provisional: i.provisional || l.is_some_and(|l| l.1),
+                working_days_left: l.map(|l| l.0),
+            },
+            i.created_at,
+            i.due,
+        ));
+    }
+    let roles: Vec<&str> = p.user.roles.iter().map(|r| r.code()).collect();
+    for t in state.store.open_tasks_for(p.org.id, &roles).await? {
+        let l = left(t.due);
+        out.push((
+            TodoItem {
+                approval_id: None,
+                title: t.title,
+                action: t.kind,
+                link: t.link,
+                created_at: yunshu_store::ts(t.created_at),
+                due_date: t.due.map(|d| d.to_string()),
+                provisional: t.provisional || l.is_some_and(|l| l.1),
+                working_days_left: l.map(|l| l.0),
+            },
+            t.created_at,
+            t.due,
+        ));
+    }
+    out.sort_by_key(|(_, created, due)| (due.is_none(), *due, *created));
+    Ok(out)
+}
+
 async fn todo(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
 ) -> AppResult<axum::Json<Vec<TodoItem>>> {
-    let p = ctx.me()?;
-    let cal = state.store.work_calendar().await?;
-    let today = ctx.today();
-    let items = state.store.todo_of_user(p.user.id).await?;
-    Ok(axum::Json(
-        items
-            .into_iter()
-            .map(|i| {
-                let left = i.due.map(|d| cal.working_days_left(today, d));
-                TodoItem {
-                    approval_id: i.approval_id,
-                    title: i.title,
-                    action: i.action,
-                    created_at: yunshu_store::ts(i.created_at),
-                    due_date: i.due.map(|d| d.to_string()),
-                    provisional: i.provisional || left.is_some_and(|l| l.1),
-                    working_days_left: left.map(|l| l.0),
-                }
-            })
-            .collect(),
-    ))
+    Ok(axum::Json(todo_items(&state, &ctx).await?.into_iter().map(|(i, _, _)| i).collect()))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

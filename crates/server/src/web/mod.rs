@@ -2,6 +2,7 @@
 //! JavaScript, a role-specific menu, to-do lists with deadlines in working days, and a history
 //! timeline (the audit trail in human words) on every record.
 
+pub mod catalog;
 pub mod pages;
 pub mod templates;
 
@@ -45,6 +46,20 @@ pub fn router() -> Router<AppState> {
         .route("/approvals/{id}", get(pages::approval))
         .route("/approvals/{id}/{decision}", post(pages::decide))
         .route("/audit", get(pages::audit))
+        .route("/catalog", get(catalog::catalog).post(catalog::create_resource))
+        .route("/catalog/new", get(catalog::new_resource))
+        .route("/catalog/{id}", get(catalog::resource))
+        .route("/catalog/{id}/items", post(catalog::save_items))
+        .route("/catalog/{id}/registrations", post(catalog::apply_registration))
+        .route("/catalog/{id}/exclude", post(catalog::exclude))
+        .route("/registrations", get(catalog::registrations))
+        .route("/registrations/{id}", get(catalog::registration))
+        .route("/registrations/{id}/certificate", get(catalog::certificate))
+        .route("/registrations/{id}/{move}", post(catalog::move_registration))
+        .route("/negative-list", get(catalog::negative_list))
+        .route("/negative-list/{id}/review", post(catalog::review_negative))
+        .route("/public/catalog", get(catalog::public_catalog))
+        .route("/public/catalog/{code}", get(catalog::public_resource))
 }
 
 /// Renders a template; a template error is a bug, logged, and answered with a plain message.
@@ -138,6 +153,19 @@ pub fn action_label(action: &str) -> &'static str {
         "auth.denied" => "越权访问被拒绝",
         "org.export" => "导出机构清单",
         "user.export" => "导出用户清单",
+        "resource.create" => "新增数据资源",
+        "resource.set_items" => "编目数据项并分级",
+        "registration.apply" => "申请登记",
+        "registration.accept" => "受理",
+        "registration.reject" => "不予登记",
+        "registration.return" => "退回补正",
+        "registration.notice" => "形式审核通过，开始公示",
+        "registration.code" => "赋码",
+        "registration.resubmit" => "重新提交",
+        "registration.withdraw" => "撤回",
+        "negative_list.add" => "列入负面清单",
+        "negative_list.keep" => "年度评估：继续保留",
+        "negative_list.lift" => "移出负面清单",
         _ => "操作",
     }
 }
@@ -203,6 +231,14 @@ pub async fn layout(
         active: href == active,
     };
     let mut menu = vec![MenuGroup { title: "工作台".into(), items: vec![item("我的工作台", "/")] }];
+    let mut data = Vec::new();
+    if can("resource.view") {
+        data.push(item("数据资源目录", "/catalog"));
+        data.push(item("资源登记", "/registrations"));
+        data.push(item("负面清单", "/negative-list"));
+    }
+    data.push(item("公共数据资源目录（公开）", "/public/catalog"));
+    menu.push(MenuGroup { title: "数据管理".into(), items: data });
     let mut supervision = Vec::new();
     if can("audit.view") {
         supervision.push(item("审计日志", "/audit"));

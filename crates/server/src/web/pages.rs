@@ -135,7 +135,7 @@ pub async fn login(
 fn session_secret(ctx: &Ctx) -> Option<String> {
     match &ctx.principal.as_ref()?.via {
         Via::Session { secret, .. } => Some(secret.clone()),
-        Via::Token { .. } => None,
+        Via::Token { .. } | Via::Console => None,
     }
 }
 
@@ -200,27 +200,22 @@ pub async fn logout(State(state): State<AppState>, Extension(ctx): Extension<Ctx
 pub async fn desk(State(state): State<AppState>, Extension(ctx): Extension<Ctx>) -> AppResult<Response> {
     let p = ctx.me()?;
     let l = layout(&state, &ctx, "/", vec![("工作台", "")]).await?;
-    let cal = state.store.work_calendar().await?;
     let today = ctx.today();
     let mut todo = Vec::new();
     let mut overdue = 0;
-    for i in state.store.todo_of_user(p.user.id).await? {
-        let (due, left, late) = match i.due {
-            Some(d) => {
-                let (n, prov) = cal.working_days_left(today, d);
-                let (words, late) = left_words(n, prov || i.provisional);
-                (zh_date(d), words, late)
-            }
-            None => (String::new(), String::new(), false),
+    for (i, created, due) in crate::api::todo_items(&state, &ctx).await? {
+        let (left, late) = match i.working_days_left {
+            Some(n) => left_words(n, i.provisional),
+            None => (String::new(), false),
         };
         if late {
             overdue += 1;
         }
         todo.push(TodoRow {
-            approval_id: i.approval_id,
+            link: i.link,
             title: i.title,
-            received: zh_time(i.created_at),
-            due,
+            received: zh_time(created),
+            due: due.map(zh_date).unwrap_or_default(),
             left,
             overdue: late,
         });
@@ -807,7 +802,7 @@ pub struct UserQuery {
 }
 
 /// One page of `rows` and the pager's words and links.
-fn paginate<T>(rows: Vec<T>, page: Option<usize>, base: &str) -> (Vec<T>, Pager) {
+pub(crate) fn paginate<T>(rows: Vec<T>, page: Option<usize>, base: &str) -> (Vec<T>, Pager) {
     let total = rows.len();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page = page.unwrap_or(1).clamp(1, pages);
@@ -882,7 +877,7 @@ pub async fn users(
 }
 
 /// Percent-encoding for a query value (search words are Chinese).
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

@@ -48,7 +48,7 @@ pub struct LoginPage {
 }
 
 pub struct TodoRow {
-    pub approval_id: i64,
+    pub link: String,
     pub title: String,
     pub received: String,
     pub due: String,

@@ -17,6 +17,8 @@ use yunshu_store::approvals::{ApprovalRecord, ApprovalSubject};
 use yunshu_store::orgs::{NewOrg, Organisation};
 use yunshu_store::users::{IdentityResult, NewUser, User};
 
+pub mod catalog;
+
 use crate::AppState;
 use crate::auth::hash_password;
 use crate::authz::PolicyResource;
@@ -188,7 +190,7 @@ pub struct AgreementInput {
     pub reference: String,
 }
 
-fn parse_date(field: &'static str, s: &str) -> AppResult<NaiveDate> {
+pub(crate) fn parse_date(field: &'static str, s: &str) -> AppResult<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| AppError::invalid(field, "date.format", "日期格式应为 YYYY-MM-DD"))
 }

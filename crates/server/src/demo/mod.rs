@@ -3,6 +3,9 @@
 //! state (complete, filing awaiting the 负责人, filing returned, no agreement yet). All people and
 //! organisations are fictional; identifiers are generated with valid check characters.
 
+mod catalog;
+pub use catalog::seed_catalog;
+
 use chrono::{DateTime, Duration, Utc};
 use yunshu_domain::approval::{Approval, ChainSpec};
 use yunshu_domain::ids::{Mobile, ResidentId, Uscc};
