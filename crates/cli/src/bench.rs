@@ -22,10 +22,20 @@ pub enum BenchCommand {
         #[arg(long)]
         postgres: Option<String>,
     },
+    /// Ingestion into the SM4-encrypted store and its full scan, against plain Parquet and the SM4
+    /// limit (P2, P3). 10M rows (≈ 1 GB of CSV) is the full size.
+    Ingest {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Alternating runs of each path; the medians are reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<(), String> {
     match cmd {
+        BenchCommand::Ingest { rows, runs } => crate::bench_ingest::run(rows, runs).await,
         BenchCommand::Audit { records, postgres } => {
             let dir = std::env::temp_dir().join(format!("yunshu-bench-{}", std::process::id()));
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

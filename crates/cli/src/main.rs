@@ -4,6 +4,8 @@
 //! the first bad record when the log has been tampered with.
 
 mod bench;
+mod bench_ingest;
+mod import;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -70,6 +72,23 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Import a data file (CSV UTF-8/GBK, XLSX, Parquet, JSON Lines) as a new encrypted version of a
+    /// resource, with a progress bar.
+    Import {
+        /// The file to import.
+        file: PathBuf,
+        /// Resource code (e.g. 301001001/…-0001) or registration code.
+        #[arg(long)]
+        resource: String,
+        /// Import in this user's name (their permissions apply); default: the platform console.
+        #[arg(long = "as")]
+        as_user: Option<String>,
+        /// XLSX sheet (default: the first).
+        #[arg(long)]
+        sheet: Option<String>,
+        #[command(flatten)]
+        storage: Storage,
     },
     /// Benchmarks (prints each figure with its baseline).
     Bench {
@@ -242,6 +261,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Bench { command } => bench::run(command).await.map_err(msg),
+        Command::Import { file, resource, as_user, sheet, storage } => {
+            let (store, dir) = open(&storage).await?;
+            let state = state(store, Config::default(), &dir)?;
+            let r = import::run(&state, &file, &resource, as_user.as_deref(), sheet).await;
+            state.checkpoint().await.map_err(msg)?;
+            r.map_err(msg)
+        }
     }
 }
 
@@ -275,7 +301,7 @@ fn state(store: Store, config: Config, dir: &Path) -> Result<AppState, CliError>
     if let Some(parent) = checkpoint_path(dir).parent() {
         std::fs::create_dir_all(parent).map_err(msg)?;
     }
-    AppState::new(store, config, yunshu_server::system_clock(), checkpoint_path(dir)).map_err(msg)
+    AppState::new(store, config, yunshu_server::system_clock(), checkpoint_path(dir), dir).map_err(msg)
 }
 
 async fn demo(port: u16, bind: &str, storage: Storage) -> Result<(), CliError> {
@@ -284,6 +310,7 @@ async fn demo(port: u16, bind: &str, storage: Storage) -> Result<(), CliError> {
     let accounts = yunshu_server::demo::seed(&store, now).await.map_err(msg)?;
     let state = state(store, Config::default(), &dir)?;
     yunshu_server::demo::seed_catalog(&state, now).await.map_err(msg)?;
+    yunshu_server::demo::seed_onboarding(&state, now).await.map_err(msg)?;
     state.checkpoint().await.map_err(msg)?;
     let addr: SocketAddr = format!("{bind}:{port}").parse().map_err(msg)?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -323,6 +350,8 @@ struct FileConfig {
     registration_code_provisional: Option<bool>,
     /// Grade → usage classes, one line per grade: "l3 = hidden, join_key, aggregate".
     grade_policy: Option<String>,
+    /// Largest data file accepted for import, in bytes.
+    upload_limit: Option<u64>,
 }
 
 async fn serve(config: Option<PathBuf>, port: Option<u16>, mut storage: Storage) -> Result<(), CliError> {
@@ -359,6 +388,7 @@ async fn serve(config: Option<PathBuf>, port: Option<u16>, mut storage: Storage)
             None => defaults.registration_code_format,
         },
         registration_code_provisional: file.registration_code_provisional.unwrap_or(true),
+        upload_limit: file.upload_limit.unwrap_or(defaults.upload_limit),
         grade_policy: match &file.grade_policy {
             Some(t) => yunshu_domain::catalog::GradePolicy::parse(t)
                 .map_err(|e| msg(format!("grade_policy: {}", e.message_zh())))?,

@@ -50,6 +50,7 @@ async fn fixture() -> Fixture {
         yunshu_server::Config::default(),
         yunshu_server::system_clock(),
         dir.join("audit/checkpoints.log"),
+        &dir,
     )
     .unwrap();
     state.checkpoint().await.unwrap();

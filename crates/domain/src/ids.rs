@@ -451,6 +451,114 @@ impl FromStr for Mobile {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Fast validity checks for data profiling
+// ---------------------------------------------------------------------------------------------
+//
+// Profiling checks millions of cells; `parse` allocates and reports *why* a value is wrong, which
+// a profile does not need. These answer the same yes/no (a property test holds them equal to
+// `parse(..).is_ok()`) on bytes, without allocating.
+
+/// USCC alphabet value of an ASCII byte (upper or lower case), or 255.
+const USCC_VALUE: [u8; 128] = {
+    let mut t = [255u8; 128];
+    let alphabet = USCC_ALPHABET.as_bytes();
+    let mut i = 0;
+    while i < alphabet.len() {
+        t[alphabet[i] as usize] = i as u8;
+        if alphabet[i].is_ascii_uppercase() {
+            t[alphabet[i].to_ascii_lowercase() as usize] = i as u8;
+        }
+        i += 1;
+    }
+    t
+};
+
+fn trimmed_upper<const N: usize>(input: &str) -> Option<[u8; N]> {
+    let b = input.trim().as_bytes();
+    if b.len() != N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (o, c) in out.iter_mut().zip(b) {
+        *o = c.to_ascii_uppercase();
+    }
+    Some(out)
+}
+
+impl Uscc {
+    /// Whether `input` is a valid code (same answer as `parse(input).is_ok()`, without allocating).
+    pub fn is_valid(input: &str) -> bool {
+        let Some(b) = trimmed_upper::<18>(input) else { return false };
+        let mut sum = 0u32;
+        for (i, &c) in b.iter().enumerate() {
+            let ok = match i {
+                2..=7 => c.is_ascii_digit(),
+                16 => c.is_ascii_digit() || c == b'X',
+                _ => c < 128 && USCC_VALUE[c as usize] != 255,
+            };
+            if !ok {
+                return false;
+            }
+            if let Some(w) = USCC_WEIGHTS.get(i) {
+                let v = if c < 128 { USCC_VALUE[c as usize] } else { 255 };
+                // Position 17 may be 'X', which is not in the USCC alphabet: parse counts it as 0.
+                sum += if v == 255 { 0 } else { u32::from(v) } * w;
+            }
+        }
+        let expected = (31 - sum % 31) % 31;
+        if u32::from(USCC_VALUE[b[17] as usize & 127]) != expected || b[17] >= 128 {
+            return false;
+        }
+        let mut org = 0u32;
+        for (c, w) in b[8..16].iter().zip(ORG_WEIGHTS) {
+            let v = if c.is_ascii_digit() {
+                u32::from(c - b'0')
+            } else if c.is_ascii_uppercase() {
+                u32::from(c - b'A') + 10
+            } else {
+                0
+            };
+            org += v * w;
+        }
+        let org_check = match 11 - org % 11 {
+            10 => b'X',
+            11 => b'0',
+            r => b'0' + r as u8,
+        };
+        b[16] == org_check
+    }
+}
+
+impl ResidentId {
+    /// Whether `input` is a valid number (same answer as `parse(input).is_ok()`, without allocating).
+    pub fn is_valid(input: &str) -> bool {
+        let Some(b) = trimmed_upper::<18>(input) else { return false };
+        let mut sum = 0u32;
+        for (c, w) in b[..17].iter().zip(RESIDENT_WEIGHTS) {
+            if !c.is_ascii_digit() {
+                return false;
+            }
+            sum += u32::from(c - b'0') * w;
+        }
+        let check = RESIDENT_CHECK.as_bytes()[(sum % 11) as usize];
+        if b[17] != check {
+            return false;
+        }
+        let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |a, c| a * 10 + u32::from(c - b'0'));
+        let (year, month, day) = (num(6..10), num(10..12), num(12..14));
+        year >= 1900 && NaiveDate::from_ymd_opt(year as i32, month, day).is_some()
+    }
+}
+
+impl Mobile {
+    /// Whether `input` is a valid number (same answer as `parse(input).is_ok()`, without allocating).
+    pub fn is_valid(input: &str) -> bool {
+        let Some(b) = trimmed_upper::<11>(input) else { return false };
+        b.iter().all(u8::is_ascii_digit) && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])
+    }
+}
+
 #[cfg(test)]
 #[path = "ids_test.rs"]
 mod tests;

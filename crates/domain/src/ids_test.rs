@@ -249,3 +249,41 @@ proptest! {
         prop_assert!(ResidentId::parse(&altered).is_err(), "{} accepted", altered);
     }
 }
+
+proptest::proptest! {
+    /// The fast checks give exactly the answer of `parse`, on near-valid and on random input.
+    #[test]
+    fn fast_validity_checks_agree_with_parse(
+        body in "[0-9A-Za-z]{16}",
+        id17 in "[1-6][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])[0-3][0-9][0-9]{3}",
+        noise in "[0-9A-Za-z xX]{0,20}",
+        mobile in "[0-9]{11}",
+        flip in 0usize..18,
+    ) {
+        for candidate in [noise.clone(), mobile.clone(), format!(" {mobile} ")] {
+            proptest::prop_assert_eq!(Mobile::is_valid(&candidate), Mobile::parse(&candidate).is_ok());
+            proptest::prop_assert_eq!(Uscc::is_valid(&candidate), Uscc::parse(&candidate).is_ok());
+            proptest::prop_assert_eq!(ResidentId::is_valid(&candidate), ResidentId::parse(&candidate).is_ok());
+        }
+        let mut codes = Vec::new();
+        if let Ok(u) = Uscc::complete(&body) {
+            codes.push(u.as_str().to_owned());
+            codes.push(u.as_str().to_lowercase());
+        }
+        if let Ok(r) = ResidentId::complete(&id17) {
+            codes.push(r.as_str().to_owned());
+        }
+        for code in codes {
+            // The valid code, and the code with one character changed.
+            let mut bytes = code.clone().into_bytes();
+            if let Some(b) = bytes.get_mut(flip) {
+                *b = if *b == b'7' { b'X' } else { b'7' };
+            }
+            let changed = String::from_utf8(bytes).unwrap();
+            for c in [code, changed] {
+                proptest::prop_assert_eq!(Uscc::is_valid(&c), Uscc::parse(&c).is_ok(), "{}", c);
+                proptest::prop_assert_eq!(ResidentId::is_valid(&c), ResidentId::parse(&c).is_ok(), "{}", c);
+            }
+        }
+    }
+}

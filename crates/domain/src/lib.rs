@@ -9,6 +9,7 @@
 //! - [`party`]: organisation types and roles of the measures' parties;
 //! - [`personnel`]: real-name personnel rules (Art. 25(1)) and the password policy;
 //! - [`catalog`]: the resource catalogue, grading, registration and the negative list (Art. 5, 15, 18);
+//! - [`verification`]: data verification requests and objections (Art. 17, 10 working days);
 //! - [`approval`]: internal approval chains (经办 → 负责人 → 分管领导, 会签/或签, 退回/撤回/转办/催办);
 //! - [`authorization`]: authorization management (Art. 6–13, 21, 25(5), 26): plans, operation and
 //!   development agreements, onboarding, blacklist, termination, evaluations.
@@ -21,3 +22,4 @@ pub mod ids;
 pub mod party;
 pub mod personnel;
 pub mod regions;
+pub mod verification;

@@ -67,6 +67,12 @@ pub enum PolicyResource {
         org_id: i64,
         region: RegionCode,
     },
+    /// A scenario or a developer application: inside each party organisation (the operator, and
+    /// the applicant for an application), so that either party's rules can match.
+    Onboarding {
+        id: i64,
+        parties: Vec<(i64, RegionCode)>,
+    },
     /// Things with no owner (the login page, health).
     Platform,
 }
@@ -186,6 +192,15 @@ impl Authz {
                 let a = uid("Yunshu::Approval", &id.to_string())?;
                 entities.push(Entity::new_no_attrs(a.clone(), [org].into_iter().collect()));
                 a
+            }
+            PolicyResource::Onboarding { id, parties } => {
+                let mut orgs = HashSet::new();
+                for (org_id, region) in parties {
+                    orgs.insert(self.org_entity(*org_id, region, &mut entities)?);
+                }
+                let o = uid("Yunshu::Onboarding", &id.to_string())?;
+                entities.push(Entity::new_no_attrs(o.clone(), orgs));
+                o
             }
             PolicyResource::Resource { id, org_id, region } => {
                 let org = self.org_entity(*org_id, region, &mut entities)?;

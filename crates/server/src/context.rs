@@ -416,6 +416,21 @@ async fn check_csrf(state: &AppState, ctx: &Ctx, req: Request) -> AppResult<Requ
     if let Some(h) = req.headers().get("x-csrf-token") {
         return if h.to_str().is_ok_and(|v| same_secret(v, &ctx.csrf)) { Ok(req) } else { Err(bad()) };
     }
+    // A file upload form carries the token in its action URL: its body is streamed to the importer
+    // and must not be buffered here.
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart {
+        let field: CsrfField =
+            serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or(CsrfField { csrf: None });
+        return match field.csrf {
+            Some(ref t) if same_secret(t, &ctx.csrf) => Ok(req),
+            _ => Err(bad()),
+        };
+    }
     let (parts, body) = req.into_parts();
     let bytes: Bytes = axum::body::to_bytes(body, state.config.body_limit).await.map_err(|_| {
         AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "提交的内容超过大小限制")

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod routes;
+pub mod scheduler;
 pub mod search;
 pub mod services;
 pub mod web;
@@ -53,6 +54,8 @@ pub struct Config {
     pub registration_code_provisional: bool,
     /// Grade → allowed sandbox usage classes.
     pub grade_policy: yunshu_domain::catalog::GradePolicy,
+    /// Largest data file accepted for import (bytes), enforced while streaming.
+    pub upload_limit: u64,
 }
 
 impl Default for Config {
@@ -68,6 +71,7 @@ impl Default for Config {
             registration_code_format: Default::default(),
             registration_code_provisional: true,
             grade_policy: Default::default(),
+            upload_limit: 2 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -89,14 +93,20 @@ pub struct AppState {
     pub clock: Clock,
     pub verifier: Arc<dyn auth::IdentityVerifier>,
     pub checkpoints: Arc<CheckpointLog>,
+    /// The object store holding dataset versions, SM4-encrypted at rest.
+    pub objects: Arc<dyn object_store::ObjectStore>,
+    /// Email/SMS channel for notifications (default: the log).
+    pub notifier: Arc<dyn scheduler::Notifier>,
 }
 
 impl AppState {
+    /// `data_dir` holds the object store (`objects/`) and its master key (`keys/data-master.key`).
     pub fn new(
         store: Store,
         config: Config,
         clock: Clock,
         checkpoint_file: PathBuf,
+        data_dir: &std::path::Path,
     ) -> Result<AppState, String> {
         let regions = Arc::new(RegionTree::yunnan().map_err(|e| e.to_string())?);
         let authz = Arc::new(authz::Authz::new(regions.clone()).map_err(|e| e.to_string())?);
@@ -108,6 +118,8 @@ impl AppState {
             clock,
             verifier: Arc::new(auth::FormatOnlyVerifier),
             checkpoints: Arc::new(CheckpointLog::new(checkpoint_file)),
+            objects: services::datasets::open_objects(data_dir)?,
+            notifier: Arc::new(scheduler::LogNotifier),
         })
     }
 
@@ -136,6 +148,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Period of the scheduler tick (date-driven state changes).
+const SCHEDULER_SECONDS: u64 = 300;
+
 /// Serves until Ctrl-C, checkpointing the audit head every few seconds when it moved and at exit.
 pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -161,9 +176,25 @@ pub async fn serve_on(
             }
         }
     });
+    // Date-driven moves (a missed supplement deadline lapses an application, an unanswered verification
+    // request is escalated) every few minutes; the first run waits one period so a starting server
+    // answers first.
+    let tick_state = state.clone();
+    let scheduler = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(SCHEDULER_SECONDS)).await;
+            match scheduler::tick(&tick_state).await {
+                Ok(r) if r == scheduler::TickReport::default() => {}
+                Ok(r) => tracing::info!(?r, "scheduler moved overdue items"),
+                Err(e) => tracing::error!(error = %e.message, "scheduler tick failed"),
+            }
+        }
+    });
     let app = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     checkpointer.abort();
+    scheduler.abort();
+    scheduler.abort();
     if let Err(e) = state.checkpoint().await {
         tracing::error!(error = %e, "final audit checkpoint failed");
     }

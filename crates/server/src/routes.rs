@@ -165,6 +165,18 @@ pub const ROUTES: &[RouteSpec] = &[
     page(Method::POST, "/registrations/{id}/{move}", "resource.view", "登记办理"),
     page(Method::GET, "/negative-list", "resource.view", "负面清单"),
     page(Method::POST, "/negative-list/{id}/review", "negative_list.manage", "负面清单年度评估"),
+    page(Method::GET, "/catalog/{id}/data", "resource.view", "数据与质量"),
+    page(Method::POST, "/catalog/{id}/versions", "resource.manage", "导入数据（新版本）"),
+    page(Method::POST, "/catalog/{id}/versions/{vid}/{decision}", "resource.manage", "确认或废弃结构有差异的版本"),
+    page(Method::POST, "/catalog/{id}/rules", "resource.manage", "添加质量规则"),
+    page(Method::POST, "/catalog/{id}/rules/{rule}/delete", "resource.manage", "删除质量规则"),
+    page(Method::POST, "/catalog/{id}/verifications", "verification.raise", "发起数据校核或异议"),
+    page(Method::GET, "/verifications", "resource.view", "数据校核与异议"),
+    page(Method::GET, "/verifications/{id}", "resource.view", "数据校核详情"),
+    page(Method::POST, "/verifications/{id}/answer", "resource.manage", "答复数据校核"),
+    page(Method::GET, "/backflow", "resource.view", "数据回流"),
+    page(Method::POST, "/backflow", "backflow.request", "申请数据回流"),
+    page(Method::POST, "/backflow/{id}/{decision}", "resource.manage", "同意或不同意回流"),
     page(Method::GET, "/public/catalog", "public.view", "公共数据资源目录（公开）"),
     page(Method::GET, "/public/catalog/{code}", "public.view", "公开资源详情"),
     api(Method::GET, "/api/v1/resources", "resource.view", "Catalogued resources the caller may see")
@@ -190,8 +202,77 @@ pub const ROUTES: &[RouteSpec] = &[
     .io(Some("RegMoveInput"), Some("RegistrationView")),
     api(Method::POST, "/api/v1/negative-list/{id}/review", "negative_list.manage", "Yearly review of a negative-list entry: keep or lift")
         .io(Some("NegativeReviewInput"), None),
+    api(
+        Method::POST,
+        "/api/v1/resources/{id}/versions",
+        "resource.manage",
+        "Import a file as a new version: the raw file is the body; ?name=FILE.csv[&sheet=S]",
+    )
+    .io(None, Some("VersionView")),
+    api(Method::GET, "/api/v1/resources/{id}/versions", "resource.view", "Versions of a resource (profiles only for those who may see them)")
+        .io(None, Some("VersionView[]")),
+    api(Method::POST, "/api/v1/versions/{id}/{decision}", "resource.manage", "Accept or discard a version whose schema differs")
+        .io(None, None),
+    api(Method::POST, "/api/v1/resources/{id}/rules", "resource.manage", "Add a quality rule")
+        .io(Some("RuleInput"), Some("Created")),
+    api(Method::POST, "/api/v1/resources/{id}/verifications", "verification.raise", "Raise a verification request or objection on fields and rows")
+        .io(Some("RaiseInput"), Some("Created")),
+    api(Method::GET, "/api/v1/verifications", "resource.view", "Verification requests and objections the caller may see")
+        .io(None, Some("VerificationView[]")),
+    api(Method::GET, "/api/v1/verifications/{id}", "resource.view", "One verification request")
+        .io(None, Some("VerificationView")),
+    api(Method::POST, "/api/v1/verifications/{id}/answer", "resource.manage", "The provider answers (within 10 working days)")
+        .io(Some("AnswerInput"), Some("VerificationView")),
+    api(Method::POST, "/api/v1/backflow", "backflow.request", "A prefecture data authority requests a province-level resource")
+        .io(Some("BackflowInput"), Some("Created")),
+    api(Method::POST, "/api/v1/backflow/{id}/{decision}", "resource.manage", "The provider consents or refuses a backflow request")
+        .io(Some("DecideInput"), Some("BackflowView")),
     api(Method::GET, "/api/v1/public/catalog", "public.view", "Search the public catalogue of registered resources (word-level Chinese search)")
         .io(None, Some("PublicResourceView[]")),
+    // Developer onboarding (Art. 12–13). Route level: the parties (operator, developer); handlers
+    // check scenario.manage / application.review / application.apply on the object.
+    page(Method::GET, "/onboarding/scenarios", "application.view", "应用场景"),
+    page(Method::POST, "/onboarding/scenarios", "scenario.manage", "发布应用场景"),
+    page(Method::GET, "/onboarding/scenarios/{id}", "application.view", "应用场景详情"),
+    page(Method::POST, "/onboarding/scenarios/{id}/assessment", "scenario.manage", "评估主动提出的场景"),
+    page(Method::GET, "/onboarding/applications", "application.view", "开发主体申请"),
+    page(Method::GET, "/onboarding/applications/{id}", "application.view", "开发主体申请详情"),
+    page(Method::POST, "/onboarding/applications/{id}/{move}", "application.view", "开发主体申请办理"),
+    page(Method::POST, "/onboarding/applications/{id}/objections/{oid}/decision", "application.review", "处理公示异议"),
+    page(Method::GET, "/public/notices", "public.view", "开发主体公示（公开）"),
+    page(Method::GET, "/public/notices/{id}", "public.view", "公示详情与异议（公开）"),
+    page(Method::POST, "/public/notices/{id}/objections", "public.view", "提出公示异议（公开）"),
+    api(Method::GET, "/api/v1/scenarios", "application.view", "Scenarios: open ones and the caller's own")
+        .io(None, Some("ScenarioView[]")),
+    api(Method::POST, "/api/v1/scenarios", "scenario.manage", "The operator publishes a scenario notice")
+        .io(Some("ScenarioInput"), Some("Created")),
+    api(Method::POST, "/api/v1/scenarios/proposals", "application.apply", "A developer proposes its own scenario to an operator")
+        .io(Some("ScenarioInput"), Some("Created")),
+    api(Method::GET, "/api/v1/scenarios/{id}", "application.view", "One scenario, with the caller's access")
+        .io(None, Some("ScenarioView")),
+    api(Method::POST, "/api/v1/scenarios/{id}/assessment", "scenario.manage", "Assess a proposed scenario: need, compliance, security risk")
+        .io(Some("AssessmentInput"), Some("ScenarioView")),
+    api(Method::POST, "/api/v1/scenarios/{id}/applications", "application.apply", "Apply for a scenario with uploaded materials")
+        .io(Some("MaterialsInput"), Some("Created")),
+    api(Method::POST, "/api/v1/materials", "application.apply", "Upload a material: the body is the file, ?kind=&file_name=, Content-Type its media type")
+        .io(None, Some("MaterialView")),
+    api(Method::GET, "/api/v1/applications", "application.view", "Applications of the caller's organisation (applicant or operator)")
+        .io(None, Some("ApplicationView[]")),
+    api(Method::GET, "/api/v1/applications/{id}", "application.view", "One application with its review history, notice and objections")
+        .io(None, Some("ApplicationView")),
+    api(
+        Method::POST,
+        "/api/v1/applications/{id}/{move}",
+        "application.view",
+        "Act on an application: request-supplement, review, complete, notice, sign (operator); supplement, withdraw (applicant)",
+    )
+    .io(Some("AppMoveInput"), Some("ApplicationView")),
+    api(Method::POST, "/api/v1/applications/{id}/objections/{oid}/decision", "application.review", "Decide an objection with reasons")
+        .io(Some("ObjectionDecisionInput"), Some("ApplicationView")),
+    api(Method::GET, "/api/v1/public/notices", "public.view", "Running public notices of selected developers (no sign-in)")
+        .io(None, Some("PublicNoticeView[]")),
+    api(Method::POST, "/api/v1/public/notices/{id}/objections", "public.view", "Lodge an objection to a notice (no sign-in)")
+        .io(Some("ObjectionInput"), Some("Created")),
 ];
 
 /// Finds the row for a matched path and method.

@@ -51,8 +51,19 @@ const AUDIT: &str = "DAAAADDDDDDDA";
 const RES_VIEW: &str = "DAAADAAADAAAA";
 /// resource.manage: the 经办/负责人 of data providers and public utilities.
 const RES_MANAGE: &str = "DDDDDDDDDAADD";
+/// verification.raise: the 经办/负责人 of the operator and of data authorities.
+const VERIFY_RAISE: &str = "DDADDDDADDDDD";
+/// backflow.request: the 经办/负责人 of prefecture data authorities (none among the personas: km.admin
+/// is an administrator).
+const BACKFLOW: &str = "DDDDDDDDDDDDD";
 /// negative_list.manage: the 经办/负责人 of data authorities (not their system administrators).
 const NEG_MANAGE: &str = "DDADDDDDDDDDD";
+/// application.view: the 经办/负责人 of operators and developers (the parties of onboarding).
+const ONBOARD_VIEW: &str = "DDDDDDDAADDDD";
+/// scenario.manage, application.review: the operator's 经办/负责人 (not its reviewers).
+const ONBOARD_OPERATOR: &str = "DDDDDDDADDDDD";
+/// application.apply: the developer's 经办/负责人.
+const ONBOARD_APPLY: &str = "DDDDDDDDADDDD";
 
 const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/login", ALL),
@@ -125,6 +136,28 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/registrations/{id}/{move}", RES_VIEW),
     ("GET", "/negative-list", RES_VIEW),
     ("POST", "/negative-list/{id}/review", NEG_MANAGE),
+    ("GET", "/catalog/{id}/data", RES_VIEW),
+    ("POST", "/catalog/{id}/versions", RES_MANAGE),
+    ("POST", "/catalog/{id}/versions/{vid}/{decision}", RES_MANAGE),
+    ("POST", "/catalog/{id}/rules", RES_MANAGE),
+    ("POST", "/catalog/{id}/rules/{rule}/delete", RES_MANAGE),
+    ("POST", "/api/v1/resources/{id}/versions", RES_MANAGE),
+    ("GET", "/api/v1/resources/{id}/versions", RES_VIEW),
+    ("POST", "/api/v1/versions/{id}/{decision}", RES_MANAGE),
+    ("POST", "/api/v1/resources/{id}/rules", RES_MANAGE),
+    ("POST", "/catalog/{id}/verifications", VERIFY_RAISE),
+    ("GET", "/verifications", RES_VIEW),
+    ("GET", "/verifications/{id}", RES_VIEW),
+    ("POST", "/verifications/{id}/answer", RES_MANAGE),
+    ("POST", "/api/v1/resources/{id}/verifications", VERIFY_RAISE),
+    ("GET", "/api/v1/verifications", RES_VIEW),
+    ("GET", "/api/v1/verifications/{id}", RES_VIEW),
+    ("POST", "/api/v1/verifications/{id}/answer", RES_MANAGE),
+    ("GET", "/backflow", RES_VIEW),
+    ("POST", "/backflow", BACKFLOW),
+    ("POST", "/backflow/{id}/{decision}", RES_MANAGE),
+    ("POST", "/api/v1/backflow", BACKFLOW),
+    ("POST", "/api/v1/backflow/{id}/{decision}", RES_MANAGE),
     ("GET", "/public/catalog", ALL),
     ("GET", "/public/catalog/{code}", ALL),
     ("GET", "/api/v1/resources", RES_VIEW),
@@ -137,6 +170,32 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/registrations/{id}/{move}", RES_VIEW),
     ("POST", "/api/v1/negative-list/{id}/review", NEG_MANAGE),
     ("GET", "/api/v1/public/catalog", ALL),
+    ("GET", "/onboarding/scenarios", ONBOARD_VIEW),
+    ("POST", "/onboarding/scenarios", ONBOARD_OPERATOR),
+    ("GET", "/onboarding/scenarios/{id}", ONBOARD_VIEW),
+    ("POST", "/onboarding/scenarios/{id}/assessment", ONBOARD_OPERATOR),
+    ("GET", "/onboarding/applications", ONBOARD_VIEW),
+    ("GET", "/onboarding/applications/{id}", ONBOARD_VIEW),
+    // Route level: both parties; the handler checks application.review or application.apply.
+    ("POST", "/onboarding/applications/{id}/{move}", ONBOARD_VIEW),
+    ("POST", "/onboarding/applications/{id}/objections/{oid}/decision", ONBOARD_OPERATOR),
+    // The public notices and their objection form need no login.
+    ("GET", "/public/notices", ALL),
+    ("GET", "/public/notices/{id}", ALL),
+    ("POST", "/public/notices/{id}/objections", ALL),
+    ("GET", "/api/v1/scenarios", ONBOARD_VIEW),
+    ("POST", "/api/v1/scenarios", ONBOARD_OPERATOR),
+    ("POST", "/api/v1/scenarios/proposals", ONBOARD_APPLY),
+    ("GET", "/api/v1/scenarios/{id}", ONBOARD_VIEW),
+    ("POST", "/api/v1/scenarios/{id}/assessment", ONBOARD_OPERATOR),
+    ("POST", "/api/v1/scenarios/{id}/applications", ONBOARD_APPLY),
+    ("POST", "/api/v1/materials", ONBOARD_APPLY),
+    ("GET", "/api/v1/applications", ONBOARD_VIEW),
+    ("GET", "/api/v1/applications/{id}", ONBOARD_VIEW),
+    ("POST", "/api/v1/applications/{id}/{move}", ONBOARD_VIEW),
+    ("POST", "/api/v1/applications/{id}/objections/{oid}/decision", ONBOARD_OPERATOR),
+    ("GET", "/api/v1/public/notices", ALL),
+    ("POST", "/api/v1/public/notices/{id}/objections", ALL),
 ];
 
 fn fill(path: &str, org_id: i64, user_id: i64) -> String {
@@ -154,7 +213,10 @@ fn fill(path: &str, org_id: i64, user_id: i64) -> String {
         .replace("{file}", "app.css")
         .replace("{action}", "user.filing")
         .replace("{move}", "accept")
+        .replace("{vid}", "999999")
+        .replace("{rule}", "999999")
         .replace("{code}", "NO-SUCH-CODE")
+        .replace("{oid}", "999999")
 }
 
 #[tokio::test]

@@ -278,6 +278,29 @@ async fn demo_catalogue_has_every_state_and_pages_render() {
         }
     }
     assert_eq!(seen_own, 3, "市场监管局 owns three demo resources");
+    // Sample data: two registered resources have an imported version with a profile and a score.
+    let all = app.state.store.resources(&Default::default()).await.unwrap();
+    for (name, format, rows) in [("市场主体登记信息", "csv", 2_000), ("社会保险缴费信息", "xlsx", 6_000)]
+    {
+        let r = all.iter().find(|r| r.meta.name == name).unwrap();
+        let vs = app.state.store.versions_of(r.id).await.unwrap();
+        assert_eq!(vs.len(), 1, "{name}");
+        assert_eq!(vs[0].new.source_format, format);
+        assert_eq!(vs[0].new.row_count, rows, "{name}");
+        assert!(
+            vs[0].new.quality_score.is_some_and(|s| s > 9_000 && s <= 10_000),
+            "{name}: {:?}",
+            vs[0].new.quality_score
+        );
+        let html = c.get(format!("{}/catalog/{}/data", app.url, r.id)).send().await.unwrap();
+        if name == "市场主体登记信息" {
+            let html = html.text().await.unwrap();
+            assert!(
+                html.contains("gb18030") && html.contains("数据画像") && html.contains("法定代表人身份证号"),
+                "{html}"
+            );
+        }
+    }
     // The certificate of a coded registration prints with a document number.
     let coded = regs.iter().find(|g| g.registration.status.code() == "coded").unwrap();
     let (reg, _) = app.login("reg.clerk").await;

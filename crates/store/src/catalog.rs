@@ -294,6 +294,17 @@ impl Store {
         resource_from_row(&row, self.items_of(id).await?)
     }
 
+    /// A resource by its resource code or its registration code (the command line's `--resource`).
+    pub async fn resource_by_code(&self, code: &str) -> Result<ResourceRecord> {
+        let id: i64 =
+            sqlx::query_scalar("SELECT id FROM data_resource WHERE resource_code = $1 OR reg_code = $1")
+                .bind(code.trim())
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        self.resource(id).await
+    }
+
     /// A registered resource by its registration code or its public query code.
     pub async fn resource_by_public_code(&self, code: &str) -> Result<ResourceRecord> {
         let id: i64 = sqlx::query_scalar(
@@ -699,11 +710,14 @@ impl Tx {
             .bind(resource_id)
             .execute(self.conn())
             .await?;
+        // Derived copies (backflow) are quarantined with it.
+        let quarantined = self.quarantine_copies(resource_id).await?;
         self.audit(Change::ok(
             "negative_list.add",
             "resource",
             resource_id,
-            json!({"entry": id, "reason": entry.reasons, "reference": entry.review.reference}),
+            json!({"entry": id, "reason": entry.reasons, "reference": entry.review.reference,
+                   "quarantined_copies": quarantined}),
         ))
         .await?;
         Ok(id)
@@ -748,12 +762,15 @@ impl Tx {
                 .bind(entry.resource_id)
                 .fetch_one(self.conn())
                 .await?;
-                sqlx::query("UPDATE data_resource SET on_negative_list = $1, updated_at = $2 WHERE id = $3")
-                    .bind(i64::from(still > 0))
-                    .bind(&now)
-                    .bind(entry.resource_id)
-                    .execute(self.conn())
-                    .await?;
+                sqlx::query(
+                    "UPDATE data_resource SET on_negative_list = $1, updated_at = $2 \
+                     WHERE id = $3 OR source_resource_id = $3",
+                )
+                .bind(i64::from(still > 0))
+                .bind(&now)
+                .bind(entry.resource_id)
+                .execute(self.conn())
+                .await?;
                 self.audit(Change::ok(
                     "negative_list.lift",
                     "resource",

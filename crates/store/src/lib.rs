@@ -10,13 +10,17 @@
 
 pub mod approvals;
 pub mod audit_log;
+pub mod backflow;
 pub mod calendar;
 pub mod catalog;
+pub mod datasets;
+pub mod onboarding;
 pub mod orgs;
 pub mod schema;
 pub mod sessions;
 pub mod tasks;
 pub mod users;
+pub mod verifications;
 
 use std::sync::Arc;
 use std::time::Duration;

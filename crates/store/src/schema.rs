@@ -259,6 +259,167 @@ const V2_COMMON: &[&str] = &[
     )",
 ];
 
+/// Migration 3: dataset versions (Art. 16: each upload an immutable version) and quality rules
+/// (Art. 17). The data themselves live in the encrypted object store, never in the database.
+const V3_COMMON: &[&str] = &[
+    "CREATE TABLE dataset_version (
+        id {ID},
+        resource_id BIGINT NOT NULL REFERENCES data_resource(id),
+        version_no BIGINT NOT NULL,
+        object_path TEXT NOT NULL,
+        source_name TEXT NOT NULL,
+        source_format TEXT NOT NULL,
+        encoding TEXT,
+        delimiter TEXT,
+        sheet TEXT,
+        row_count BIGINT NOT NULL,
+        source_bytes BIGINT NOT NULL,
+        sm3 TEXT NOT NULL,
+        schema_json TEXT NOT NULL,
+        differences_json TEXT NOT NULL,
+        profile_json TEXT NOT NULL,
+        quality_json TEXT NOT NULL,
+        quality_score BIGINT,
+        status TEXT NOT NULL,
+        uploader_id BIGINT,
+        created_at TEXT NOT NULL,
+        decided_at TEXT,
+        UNIQUE (resource_id, version_no)
+    )",
+    "ALTER TABLE data_resource ADD COLUMN source_resource_id BIGINT",
+    "CREATE TABLE backflow_request (
+        id {ID},
+        resource_id BIGINT NOT NULL REFERENCES data_resource(id),
+        requesting_org BIGINT NOT NULL REFERENCES org(id),
+        requested_by BIGINT NOT NULL REFERENCES app_user(id),
+        purpose TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        copy_resource_id BIGINT,
+        decided_at TEXT,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE TABLE verification_request (
+        id {ID},
+        resource_id BIGINT NOT NULL REFERENCES data_resource(id),
+        kind TEXT NOT NULL,
+        raised_by_org BIGINT NOT NULL REFERENCES org(id),
+        raised_by_user BIGINT NOT NULL REFERENCES app_user(id),
+        fields TEXT NOT NULL,
+        rows_desc TEXT NOT NULL,
+        question TEXT NOT NULL,
+        status TEXT NOT NULL,
+        received_on TEXT NOT NULL,
+        due_on TEXT NOT NULL,
+        due_provisional BIGINT NOT NULL,
+        answer TEXT,
+        corrected BIGINT,
+        answered_late BIGINT,
+        answered_at TEXT,
+        answered_by BIGINT,
+        escalated_at TEXT,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE TABLE quality_rule (
+        id {ID},
+        resource_id BIGINT NOT NULL REFERENCES data_resource(id),
+        column_name TEXT NOT NULL,
+        check_code TEXT NOT NULL,
+        params TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )",
+];
+
+/// Migration 4: developer onboarding (Art. 12–13): scenarios, applications with their uploaded
+/// materials (bytes kept in the database, at most `Settings::material_max_bytes` each), public-notice
+/// objections, development agreements, and the operator's own agreement (its end caps theirs).
+const V4_COMMON: &[&str] = &[
+    "CREATE TABLE operation_agreement (
+        id {ID},
+        agency_org_id BIGINT NOT NULL REFERENCES org(id),
+        operator_org_id BIGINT NOT NULL REFERENCES org(id),
+        term_start TEXT NOT NULL,
+        term_end TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE TABLE scenario (
+        id {ID},
+        operator_org_id BIGINT NOT NULL REFERENCES org(id),
+        title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        proposer_org_id BIGINT REFERENCES org(id),
+        status TEXT NOT NULL,
+        assessment TEXT,
+        created_on TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )",
+    "CREATE TABLE application (
+        id {ID},
+        scenario_id BIGINT NOT NULL REFERENCES scenario(id),
+        operator_org_id BIGINT NOT NULL REFERENCES org(id),
+        applicant_org_id BIGINT NOT NULL REFERENCES org(id),
+        status TEXT NOT NULL,
+        submitted_on TEXT NOT NULL,
+        supplement_due TEXT,
+        notice_start TEXT,
+        notice_end TEXT,
+        review_json TEXT NOT NULL,
+        rejection_reason TEXT NOT NULL,
+        version BIGINT NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )",
+    "CREATE INDEX application_applicant ON application(applicant_org_id)",
+    "CREATE INDEX application_operator ON application(operator_org_id, status)",
+    "CREATE TABLE application_material (
+        id {ID},
+        org_id BIGINT NOT NULL REFERENCES org(id),
+        application_id BIGINT REFERENCES application(id),
+        kind TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        sm3 TEXT NOT NULL,
+        content {BLOB} NOT NULL,
+        uploaded_at TEXT NOT NULL
+    )",
+    "CREATE INDEX application_material_app ON application_material(application_id)",
+    "CREATE TABLE objection (
+        id {ID},
+        application_id BIGINT NOT NULL REFERENCES application(id),
+        notice_idx BIGINT NOT NULL,
+        idx BIGINT NOT NULL,
+        lodged_on TEXT NOT NULL,
+        objector_name TEXT NOT NULL,
+        objector_contact TEXT NOT NULL,
+        content TEXT NOT NULL,
+        outcome TEXT,
+        reason TEXT,
+        decided_on TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (application_id, notice_idx, idx)
+    )",
+    "CREATE TABLE development_agreement (
+        id {ID},
+        application_id BIGINT NOT NULL UNIQUE REFERENCES application(id),
+        operator_org_id BIGINT NOT NULL REFERENCES org(id),
+        developer_org_id BIGINT NOT NULL REFERENCES org(id),
+        scenario_id BIGINT NOT NULL REFERENCES scenario(id),
+        term_start TEXT NOT NULL,
+        term_end TEXT NOT NULL,
+        long_term TEXT,
+        signed_on TEXT NOT NULL,
+        status TEXT NOT NULL,
+        ended_on TEXT,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE INDEX development_agreement_dev ON development_agreement(developer_org_id, scenario_id)",
+];
+
 /// Append-only enforcement inside the database too (defence in depth: the code has no such path).
 const V1_SQLITE: &[&str] = &[
     "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
@@ -303,5 +464,16 @@ pub fn migrations(backend: Backend) -> Vec<Migration> {
         .chain(specific.iter().map(|s| (*s).to_owned()))
         .collect();
     let v2 = V2_COMMON.iter().map(|s| s.replace("{ID}", id)).collect();
-    vec![Migration { version: 1, statements }, Migration { version: 2, statements: v2 }]
+    let v3 = V3_COMMON.iter().map(|s| s.replace("{ID}", id)).collect();
+    let blob = match backend {
+        Backend::Sqlite => "BLOB",
+        Backend::Postgres => "BYTEA",
+    };
+    let v4 = V4_COMMON.iter().map(|s| s.replace("{ID}", id).replace("{BLOB}", blob)).collect();
+    vec![
+        Migration { version: 1, statements },
+        Migration { version: 2, statements: v2 },
+        Migration { version: 3, statements: v3 },
+        Migration { version: 4, statements: v4 },
+    ]
 }

@@ -1,8 +1,12 @@
 //! The JSON API under `/api/v1`. Handlers parse, call [`crate::services`], and answer wire types;
 //! wire types are separate from domain types and are the schemas of the OpenAPI document.
 
+pub mod backflow;
 pub mod calendar;
 pub mod catalog;
+pub mod datasets;
+pub mod onboarding;
+pub mod verifications;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -54,6 +58,43 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/registrations/{id}/{move}", post(catalog::move_registration))
         .route("/api/v1/negative-list/{id}/review", post(catalog::review_negative))
         .route("/api/v1/public/catalog", get(catalog::public_search))
+        .merge(onboarding_routes())
+        .route(
+            "/api/v1/resources/{id}/versions",
+            get(datasets::list).post(datasets::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/versions/{id}/{decision}", post(datasets::decide))
+        .route("/api/v1/resources/{id}/rules", post(datasets::add_rule))
+        .route("/api/v1/resources/{id}/verifications", post(verifications::raise))
+        .route("/api/v1/verifications", get(verifications::list))
+        .route("/api/v1/backflow", post(backflow::request))
+        .route("/api/v1/backflow/{id}/{decision}", post(backflow::decide))
+        .route("/api/v1/verifications/{id}", get(verifications::get))
+        .route("/api/v1/verifications/{id}/answer", post(verifications::answer))
+}
+
+/// Developer onboarding (Art. 12–13). Materials are uploaded as the raw request body, up to the
+/// material limit (above the server's general body limit) on that route only.
+fn onboarding_routes() -> Router<AppState> {
+    let material_limit = usize::try_from(services::onboarding::SETTINGS.material_max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024);
+    Router::new()
+        .route("/api/v1/scenarios", get(onboarding::list_scenarios).post(onboarding::publish_scenario))
+        .route("/api/v1/scenarios/proposals", post(onboarding::propose_scenario))
+        .route("/api/v1/scenarios/{id}", get(onboarding::get_scenario))
+        .route("/api/v1/scenarios/{id}/assessment", post(onboarding::assess_scenario))
+        .route("/api/v1/scenarios/{id}/applications", post(onboarding::apply))
+        .route(
+            "/api/v1/materials",
+            post(onboarding::upload_material).layer(axum::extract::DefaultBodyLimit::max(material_limit)),
+        )
+        .route("/api/v1/applications", get(onboarding::list_applications))
+        .route("/api/v1/applications/{id}", get(onboarding::get_application))
+        .route("/api/v1/applications/{id}/{move}", post(onboarding::move_application))
+        .route("/api/v1/applications/{id}/objections/{oid}/decision", post(onboarding::decide_objection))
+        .route("/api/v1/public/notices", get(onboarding::public_notices))
+        .route("/api/v1/public/notices/{id}/objections", post(onboarding::lodge_objection))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

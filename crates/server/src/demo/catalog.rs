@@ -263,6 +263,7 @@ pub async fn seed_catalog(state: &AppState, now: DateTime<Utc>) -> Result<(), Se
             }
         }
     }
+    seed_data(state, now).await?;
     // The provincial bureau excludes one resource, with the government's review on record.
     if let Some(id) = excluded {
         let clerk = as_user(state, "bureau.clerk", now - Duration::days(10)).await?;
@@ -274,6 +275,80 @@ pub async fn seed_catalog(state: &AppState, now: DateTime<Utc>) -> Result<(), Se
             reference: "云政办审〔2026〕27号".into(),
         };
         step("negative list", svc::exclude_resource(state, &clerk, id, &input).await)?;
+    }
+    Ok(())
+}
+
+/// Sample data of two registered resources, imported as their providers would, with quality rules.
+async fn seed_data(state: &AppState, now: DateTime<Utc>) -> Result<(), SeedError> {
+    use crate::services::datasets::{RuleInput, add_rule, import_version};
+    use yunshu_domain::regions::RegionLevel;
+    let counties: Vec<String> = state
+        .regions
+        .all()
+        .filter(|r| r.level() == RegionLevel::County)
+        .map(|r| r.code().as_str().to_owned())
+        .collect();
+    let all = state.store.resources(&Default::default()).await?;
+    let find = |name: &str| all.iter().find(|r| r.meta.name == name).map(|r| r.id);
+    let data_err = |e: crate::error::AppError| SeedError::Data(e.message);
+    let rule = |column: &str, check: &str, params: &str, severity: &str| RuleInput {
+        column: column.into(),
+        check: check.into(),
+        params: params.into(),
+        severity: severity.into(),
+    };
+    if let Some(id) = find("市场主体登记信息") {
+        let ctx = as_user(state, "amr.clerk", now - Duration::days(20)).await?;
+        for r in [
+            rule("企业名称", "not_null", "", "high"),
+            rule("注册资本", "range", "0,", "medium"),
+            rule("登记状态", "reference", "存续,注销,吊销,迁出", "low"),
+        ] {
+            add_rule(state, &ctx, id, &r).await.map_err(data_err)?;
+        }
+        let csv = super::datasets::enterprises_gbk_csv(2_000, &counties);
+        import_version(
+            state,
+            &ctx,
+            id,
+            std::io::Cursor::new(csv),
+            "市场主体登记信息_202610.csv",
+            None,
+            &|_| {},
+        )
+        .await
+        .map_err(data_err)?;
+        // The operator found mistyped ID numbers; the answer is due in two working days or so.
+        let op = as_user(state, "op.clerk", now - Duration::days(12)).await?;
+        let input = crate::services::verifications::RaiseInput {
+            kind: "verification".into(),
+            fields: vec!["法定代表人身份证号".into(), "企业名称".into()],
+            rows: "第 1 版画像中无效身份证号所在行（第 15、112 行等）及企业名称为空的行".into(),
+            question: "身份证号校验位不符、企业名称为空，请核实原始登记信息并更正".into(),
+        };
+        crate::services::verifications::raise(state, &op, id, &input).await.map_err(data_err)?;
+    }
+    if let Some(id) = find("社会保险缴费信息") {
+        let ctx = as_user(state, "hrss.clerk", now - Duration::days(18)).await?;
+        for r in
+            [rule("参保人身份证号", "not_null", "", "high"), rule("缴费金额", "range", "0,10000", "medium")]
+        {
+            add_rule(state, &ctx, id, &r).await.map_err(data_err)?;
+        }
+        let book =
+            super::datasets::payments_xlsx(1_200, &counties).map_err(|e| SeedError::Data(e.to_string()))?;
+        import_version(
+            state,
+            &ctx,
+            id,
+            std::io::Cursor::new(book),
+            "社保缴费明细_2026年1-5月.xlsx",
+            None,
+            &|_| {},
+        )
+        .await
+        .map_err(data_err)?;
     }
     Ok(())
 }

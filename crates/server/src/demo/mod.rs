@@ -4,7 +4,10 @@
 //! organisations are fictional; identifiers are generated with valid check characters.
 
 mod catalog;
+pub mod datasets;
+mod onboarding;
 pub use catalog::seed_catalog;
+pub use onboarding::seed_onboarding;
 
 use chrono::{DateTime, Duration, Utc};
 use yunshu_domain::approval::{Approval, ChainSpec};

@@ -17,7 +17,11 @@ use yunshu_store::approvals::{ApprovalRecord, ApprovalSubject};
 use yunshu_store::orgs::{NewOrg, Organisation};
 use yunshu_store::users::{IdentityResult, NewUser, User};
 
+pub mod backflow;
 pub mod catalog;
+pub mod datasets;
+pub mod onboarding;
+pub mod verifications;
 
 use crate::AppState;
 use crate::auth::hash_password;

@@ -2,9 +2,13 @@
 //! JavaScript, a role-specific menu, to-do lists with deadlines in working days, and a history
 //! timeline (the audit trail in human words) on every record.
 
+pub mod backflow;
 pub mod catalog;
+pub mod datasets;
+pub mod onboarding;
 pub mod pages;
 pub mod templates;
+pub mod verifications;
 
 use askama::Template;
 use axum::Router;
@@ -58,8 +62,32 @@ pub fn router() -> Router<AppState> {
         .route("/registrations/{id}/{move}", post(catalog::move_registration))
         .route("/negative-list", get(catalog::negative_list))
         .route("/negative-list/{id}/review", post(catalog::review_negative))
+        .route("/catalog/{id}/data", get(datasets::data))
+        .route(
+            "/catalog/{id}/versions",
+            post(datasets::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/catalog/{id}/versions/{vid}/{decision}", post(datasets::decide))
+        .route("/catalog/{id}/rules", post(datasets::add_rule))
+        .route("/catalog/{id}/rules/{rule}/delete", post(datasets::delete_rule))
+        .route("/catalog/{id}/verifications", post(verifications::raise))
+        .route("/verifications", get(verifications::list))
+        .route("/backflow", get(backflow::list).post(backflow::request))
+        .route("/backflow/{id}/{decision}", post(backflow::decide))
+        .route("/verifications/{id}", get(verifications::detail))
+        .route("/verifications/{id}/answer", post(verifications::answer))
         .route("/public/catalog", get(catalog::public_catalog))
         .route("/public/catalog/{code}", get(catalog::public_resource))
+        .route("/onboarding/scenarios", get(onboarding::scenarios).post(onboarding::publish_scenario))
+        .route("/onboarding/scenarios/{id}", get(onboarding::scenario))
+        .route("/onboarding/scenarios/{id}/assessment", post(onboarding::assess_scenario))
+        .route("/onboarding/applications", get(onboarding::applications))
+        .route("/onboarding/applications/{id}", get(onboarding::application))
+        .route("/onboarding/applications/{id}/{move}", post(onboarding::move_application))
+        .route("/onboarding/applications/{id}/objections/{oid}/decision", post(onboarding::decide_objection))
+        .route("/public/notices", get(onboarding::public_notices))
+        .route("/public/notices/{id}", get(onboarding::public_notice))
+        .route("/public/notices/{id}/objections", post(onboarding::lodge_objection))
 }
 
 /// Renders a template; a template error is a bug, logged, and answered with a plain message.
@@ -164,8 +192,38 @@ pub fn action_label(action: &str) -> &'static str {
         "registration.resubmit" => "重新提交",
         "registration.withdraw" => "撤回",
         "negative_list.add" => "列入负面清单",
+        "dataset.import" => "导入数据",
+        "verification.raise" => "发起数据校核",
+        "backflow.request" => "申请数据回流",
+        "backflow.consent" => "同意回流",
+        "backflow.refuse" => "不同意回流",
+        "resource.backflow_copy" => "生成回流副本",
+        "verification.answer" => "答复",
+        "verification.escalate" => "逾期提请督办",
+        "dataset.accept_schema" => "确认结构差异",
+        "dataset.discard" => "废弃数据版本",
+        "quality_rule.add" => "添加质量规则",
+        "quality_rule.delete" => "删除质量规则",
         "negative_list.keep" => "年度评估：继续保留",
         "negative_list.lift" => "移出负面清单",
+        "operation_agreement.record" => "登记运营协议",
+        "scenario.publish" => "发布应用场景",
+        "scenario.propose" => "主动提出应用场景",
+        "scenario.assess" => "评估应用场景",
+        "scenario.close" => "关闭应用场景",
+        "material.upload" => "上传申请材料",
+        "application.submit" => "提交开发利用申请",
+        "application.request_supplement" => "要求补正材料",
+        "application.supplement" => "补正材料",
+        "application.add_review" => "记录审查情况",
+        "application.complete_review" => "完成资格审查",
+        "application.notice" => "开始公示",
+        "application.sign" => "签订开发利用协议",
+        "application.withdraw" => "撤回申请",
+        "application.lapse" => "逾期未补正，申请失效",
+        "objection.lodge" => "提出公示异议",
+        "objection.decide" => "处理公示异议",
+        "agreement.sign" => "签订开发利用协议",
         _ => "操作",
     }
 }
@@ -236,9 +294,17 @@ pub async fn layout(
         data.push(item("数据资源目录", "/catalog"));
         data.push(item("资源登记", "/registrations"));
         data.push(item("负面清单", "/negative-list"));
+        data.push(item("数据校核与异议", "/verifications"));
+        data.push(item("数据回流", "/backflow"));
     }
     data.push(item("公共数据资源目录（公开）", "/public/catalog"));
     menu.push(MenuGroup { title: "数据管理".into(), items: data });
+    if can("application.view") {
+        let mut onboarding = vec![item("应用场景", "/onboarding/scenarios")];
+        onboarding.push(item("开发主体申请", "/onboarding/applications"));
+        onboarding.push(item("开发主体公示（公开）", "/public/notices"));
+        menu.push(MenuGroup { title: "授权管理".into(), items: onboarding });
+    }
     let mut supervision = Vec::new();
     if can("audit.view") {
         supervision.push(item("审计日志", "/audit"));

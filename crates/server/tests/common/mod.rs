@@ -73,8 +73,9 @@ impl TestApp {
         let clock: yunshu_server::Clock = Arc::new(move || {
             now + chrono::Duration::seconds(offset.load(std::sync::atomic::Ordering::SeqCst))
         });
-        let state = AppState::new(store, config, clock, dir.join("audit/checkpoints.log")).unwrap();
+        let state = AppState::new(store, config, clock, dir.join("audit/checkpoints.log"), &dir).unwrap();
         yunshu_server::demo::seed_catalog(&state, now).await.unwrap();
+        yunshu_server::demo::seed_onboarding(&state, now).await.unwrap();
         std::fs::create_dir_all(dir.join("audit")).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
