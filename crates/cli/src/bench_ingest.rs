@@ -102,7 +102,8 @@ async fn run_in(dir: &std::path::Path, rows: u64, runs: usize) -> Result<(), Str
     let sm4 = yunshu_vault::sm4_throughput(64 << 20, cores);
     let sm4_limit = sm4.total_bytes_per_s / 1e6;
     println!(
-        "SM4 (RustCrypto sm4 0.6, CTR): {:.1} MB/s per core × {} = limit {sm4_limit:.1} MB/s",
+        "SM4 (RustCrypto sm4 0.6, CTR): {:.1} MB/s on one core; {sm4_limit:.1} MB/s measured with {} threads \
+         = the limit (a busy machine lowers it)",
         sm4.per_core_bytes_per_s / 1e6,
         sm4.cores
     );

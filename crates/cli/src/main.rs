@@ -311,6 +311,9 @@ async fn demo(port: u16, bind: &str, storage: Storage) -> Result<(), CliError> {
     let state = state(store, Config::default(), &dir)?;
     yunshu_server::demo::seed_catalog(&state, now).await.map_err(msg)?;
     yunshu_server::demo::seed_onboarding(&state, now).await.map_err(msg)?;
+    yunshu_server::demo::seed_evaluations(&state, now).await.map_err(msg)?;
+    yunshu_server::demo::seed_plans(&state, now).await.map_err(msg)?;
+    yunshu_server::demo::seed_sanctions(&state, now).await.map_err(msg)?;
     state.checkpoint().await.map_err(msg)?;
     let addr: SocketAddr = format!("{bind}:{port}").parse().map_err(msg)?;
     let listener = tokio::net::TcpListener::bind(addr)

@@ -15,42 +15,9 @@ use chrono::NaiveDate;
 
 use crate::calendar::{Deadline, WorkCalendar, add_years};
 
-/// Declares a closed set of codes with their stable code strings and Chinese labels.
-macro_rules! code_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => ($code:literal, $label:literal)),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// Stable code (stored, used in the API).
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            pub fn label_zh(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-
-            pub fn parse(code: &str) -> Option<$name> {
-                let code = code.trim();
-                $name::ALL.iter().copied().find(|v| v.code() == code || v.label_zh() == code)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.label_zh())
-            }
-        }
-    };
-}
-
 code_enum! {
     /// Data grade (数据分级), least to most sensitive, so that `max` is "就高从严".
-    Grade {
+    pub enum Grade {
         L1 => ("l1", "一般数据 L1（不敏感）"),
         L2 => ("l2", "一般数据 L2（低敏感）"),
         L3 => ("l3", "一般数据 L3（较敏感）"),
@@ -62,7 +29,7 @@ code_enum! {
 
 code_enum! {
     /// Type of a data item (数据项类型); mirrors the columns the importer writes.
-    FieldKind {
+    pub enum FieldKind {
         Text => ("text", "字符串"),
         Integer => ("integer", "整数"),
         Decimal => ("decimal", "小数"),
@@ -74,7 +41,7 @@ code_enum! {
 
 code_enum! {
     /// 共享属性 (GB/T 21063.3).
-    SharingType {
+    pub enum SharingType {
         Unconditional => ("unconditional", "无条件共享"),
         Conditional => ("conditional", "有条件共享"),
         NotShared => ("not_shared", "不予共享"),
@@ -83,7 +50,7 @@ code_enum! {
 
 code_enum! {
     /// 开放属性.
-    OpenAttribute {
+    pub enum OpenAttribute {
         Unconditional => ("unconditional", "无条件开放"),
         Conditional => ("conditional", "有条件开放"),
         NotOpen => ("not_open", "不予开放"),
@@ -92,7 +59,7 @@ code_enum! {
 
 code_enum! {
     /// 更新周期; the freshness quality rule checks data against it.
-    UpdateCycle {
+    pub enum UpdateCycle {
         RealTime => ("realtime", "实时"),
         Daily => ("daily", "每日"),
         Weekly => ("weekly", "每周"),
@@ -121,7 +88,7 @@ impl UpdateCycle {
 
 code_enum! {
     /// 资源格式.
-    DataFormat {
+    pub enum DataFormat {
         Table => ("table", "数据库表/结构化数据"),
         File => ("file", "电子文件"),
         Api => ("api", "接口"),
@@ -130,7 +97,7 @@ code_enum! {
 
 code_enum! {
     /// How a provider limits a personal-data field for a kind of scenario (Art. 5).
-    ScenarioRuleKind {
+    pub enum ScenarioRuleKind {
         Restricted => ("restricted", "限制使用（需提供单位逐项同意）"),
         Excluded => ("excluded", "禁止使用"),
     }
@@ -138,7 +105,7 @@ code_enum! {
 
 code_enum! {
     /// How a field may appear in the sandbox (sandbox.md "column usage classes").
-    UsageClass {
+    pub enum UsageClass {
         Hidden => ("hidden", "不可见"),
         JoinKey => ("join_key", "仅作关联键（假名化）"),
         Aggregate => ("aggregate", "仅聚合"),
@@ -573,7 +540,7 @@ impl ResourceMeta {
 
 code_enum! {
     /// 登记类型.
-    RegistrationType {
+    pub enum RegistrationType {
         Initial => ("initial", "首次登记"),
         Change => ("change", "变更登记"),
         Correction => ("correction", "更正登记"),
@@ -594,7 +561,7 @@ impl RegistrationType {
 
 code_enum! {
     /// Status of a registration application.
-    RegistrationStatus {
+    pub enum RegistrationStatus {
         Applied => ("applied", "待受理"),
         Accepted => ("accepted", "形式审核中"),
         Returned => ("returned", "退回补正"),
@@ -941,7 +908,7 @@ pub struct UseFacts {
 
 code_enum! {
     /// Why a resource may not be used in authorized operation.
-    UseRefusal {
+    pub enum UseRefusal {
         NegativeList => ("resource.negative_list", "该资源已列入负面清单，不得申请、授权或查询"),
         CoreData => ("resource.core_data", "核心数据不得纳入授权运营"),
         Cancelled => ("resource.cancelled", "该资源已注销登记"),

@@ -14,6 +14,9 @@
 //! - [`authorization`]: authorization management (Art. 6–13, 21, 25(5), 26): plans, operation and
 //!   development agreements, onboarding, blacklist, termination, evaluations.
 
+#[macro_use]
+mod macros;
+
 pub mod approval;
 pub mod authorization;
 pub mod calendar;

@@ -229,12 +229,38 @@ pub const ROUTES: &[RouteSpec] = &[
         .io(Some("DecideInput"), Some("BackflowView")),
     api(Method::GET, "/api/v1/public/catalog", "public.view", "Search the public catalogue of registered resources (word-level Chinese search)")
         .io(None, Some("PublicResourceView[]")),
+    // Evaluations (Art. 26). Route level: the parties (evaluator or evaluated); handlers check
+    // evaluation.conduct (the evaluator) or evaluation.respond (the evaluated party) on the object.
+    page(Method::GET, "/evaluations", "evaluation.view", "评价评估"),
+    page(Method::POST, "/evaluations", "evaluation.conduct", "发起评估"),
+    page(Method::GET, "/evaluations/{id}", "evaluation.view", "评估详情"),
+    page(Method::GET, "/evaluations/{id}/report", "evaluation.view", "评估报告（打印）"),
+    page(Method::POST, "/evaluations/{id}/{move}", "evaluation.view", "评估办理"),
+    api(Method::GET, "/api/v1/evaluations", "evaluation.view", "Evaluations of the caller's organisation (evaluator or evaluated party), with standing")
+        .io(None, Some("EvaluationView[]")),
+    api(Method::POST, "/api/v1/evaluations", "evaluation.conduct", "Open an evaluation of a party with the relationship's indicators")
+        .io(Some("OpenEvaluationInput"), Some("Created")),
+    api(Method::GET, "/api/v1/evaluations/{id}", "evaluation.view", "One evaluation: indicators, requests, scores, result, rectification, standing")
+        .io(None, Some("EvaluationView")),
+    api(Method::POST, "/api/v1/evaluations/{id}/requests", "evaluation.view", "The evaluator asks the evaluated party for materials by a due date")
+        .io(Some("MaterialRequestInput"), Some("EvaluationView")),
+    api(Method::POST, "/api/v1/evaluations/{id}/materials", "evaluation.view", "The evaluated party submits requested materials")
+        .io(Some("SubmitMaterialsInput"), Some("EvaluationView")),
+    api(Method::POST, "/api/v1/evaluations/{id}/conclusion", "evaluation.view", "The evaluator scores each indicator with evidence and concludes")
+        .io(Some("ConcludeInput"), Some("EvaluationView")),
+    api(Method::POST, "/api/v1/evaluations/{id}/rectification/{move}", "evaluation.view", "The evaluated party submits its rectification plan or reports completion (move: plan | completion)")
+        .io(Some("RectificationInput"), Some("EvaluationView")),
+    api(Method::POST, "/api/v1/evaluations/{id}/reevaluation", "evaluation.view", "The evaluator opens the re-evaluation after a rectification")
+        .io(None, Some("Created")),
+    api(Method::POST, "/api/v1/evaluation-materials", "evaluation.view", "Upload evidence or a requested material: the body is the file, ?file_name=, Content-Type its media type")
+        .io(None, Some("MaterialView")),
     // Developer onboarding (Art. 12–13). Route level: the parties (operator, developer); handlers
     // check scenario.manage / application.review / application.apply on the object.
     page(Method::GET, "/onboarding/scenarios", "application.view", "应用场景"),
     page(Method::POST, "/onboarding/scenarios", "scenario.manage", "发布应用场景"),
     page(Method::GET, "/onboarding/scenarios/{id}", "application.view", "应用场景详情"),
     page(Method::POST, "/onboarding/scenarios/{id}/assessment", "scenario.manage", "评估主动提出的场景"),
+    page(Method::POST, "/onboarding/scenarios/{id}/apply", "application.apply", "上传材料并申请参与场景"),
     page(Method::GET, "/onboarding/applications", "application.view", "开发主体申请"),
     page(Method::GET, "/onboarding/applications/{id}", "application.view", "开发主体申请详情"),
     page(Method::POST, "/onboarding/applications/{id}/{move}", "application.view", "开发主体申请办理"),
@@ -273,6 +299,72 @@ pub const ROUTES: &[RouteSpec] = &[
         .io(None, Some("PublicNoticeView[]")),
     api(Method::POST, "/api/v1/public/notices/{id}/objections", "public.view", "Lodge an objection to a notice (no sign-in)")
         .io(Some("ObjectionInput"), Some("Created")),
+    // Blacklist and termination (Art. 21, Art. 25(5)). Route level: the parties and, read-only, the
+    // data authorities and supervisors; handlers check the object.
+    page(Method::GET, "/sanctions", "sanction.view", "处置与黑名单"),
+    page(Method::POST, "/sanctions", "sanction.manage", "采取黑名单措施"),
+    page(Method::POST, "/sanctions/{id}/lift", "sanction.manage", "解除黑名单措施"),
+    page(Method::GET, "/dev-agreements/{id}/termination", "sanction.view", "开发利用协议终止"),
+    page(Method::POST, "/dev-agreements/{id}/termination", "sanction.manage", "终止开发利用协议"),
+    page(Method::GET, "/dev-agreements/{id}/termination/print", "sanction.view", "终止确认（打印）"),
+    page(Method::POST, "/terminations/{id}/attestation", "termination.attest", "确认删除已下载数据"),
+    page(Method::POST, "/terminations/{id}/verification", "sanction.manage", "核验数据删除"),
+    api(Method::GET, "/api/v1/sanctions", "sanction.view", "Blacklist measures: imposed (operator), against the caller (developer), all (authorities)")
+        .io(None, Some("SanctionView[]")),
+    api(Method::POST, "/api/v1/sanctions", "sanction.manage", "The operator imposes a measure on a developer organisation")
+        .io(Some("SanctionInput"), Some("Created")),
+    api(Method::POST, "/api/v1/sanctions/{id}/lift", "sanction.manage", "The imposing operator lifts a measure, with a reason")
+        .io(Some("LiftInput"), Some("SanctionView")),
+    api(Method::GET, "/api/v1/scenarios/{id}/access", "application.view", "The caller's access to a scenario today, with the reason")
+        .io(None, Some("AccessView")),
+    api(Method::GET, "/api/v1/dev-agreements/{id}/termination", "sanction.view", "The termination of a development agreement")
+        .io(None, Some("TerminationView")),
+    api(Method::POST, "/api/v1/dev-agreements/{id}/termination", "sanction.manage", "The operator terminates a development agreement: access closes at once")
+        .io(Some("TerminateInput"), Some("TerminationView")),
+    api(Method::POST, "/api/v1/terminations/{id}/attestation", "termination.attest", "The developer attests deletion of downloaded files")
+        .io(Some("AttestInput"), Some("TerminationView")),
+    api(Method::POST, "/api/v1/terminations/{id}/verification", "sanction.manage", "The operator verifies the deletion")
+        .io(Some("VerifyInput"), Some("TerminationView")),
+    // Implementation plans (Art. 8–10) and operation agreements (Art. 11). Route level: the agency and
+    // the data authorities; handlers check plan.manage / filing.record on the agency.
+    page(Method::GET, "/authorization/plans", "plan.view", "实施方案"),
+    page(Method::POST, "/authorization/plans", "plan.manage", "新建实施方案"),
+    page(Method::GET, "/authorization/plans/{id}", "plan.view", "实施方案详情"),
+    page(Method::POST, "/authorization/plans/{id}/{move}", "plan.view", "实施方案办理"),
+    page(Method::GET, "/authorization/plans/{id}/print", "plan.view", "实施方案备案表（打印）"),
+    page(Method::GET, "/authorization/filings", "filing.record", "备案待办"),
+    page(Method::GET, "/authorization/agreements", "plan.view", "运营协议"),
+    page(Method::POST, "/authorization/agreements", "plan.manage", "登记运营机构选择结果"),
+    page(Method::GET, "/authorization/agreements/{id}", "plan.view", "运营协议详情"),
+    page(Method::POST, "/authorization/agreements/{id}/{move}", "plan.view", "运营协议办理"),
+    page(Method::GET, "/authorization/agreements/{id}/print", "plan.view", "运营协议备案表（打印）"),
+    api(Method::GET, "/api/v1/plans", "plan.view", "Implementation plans of the caller's agency or area")
+        .io(None, Some("PlanView[]")),
+    api(Method::POST, "/api/v1/plans", "plan.manage", "The implementing agency drafts a plan (12 items, feasibility record)")
+        .io(Some("PlanInput"), Some("Created")),
+    api(Method::GET, "/api/v1/plans/{id}", "plan.view", "One plan version").io(None, Some("PlanView")),
+    api(
+        Method::POST,
+        "/api/v1/plans/{id}/{move}",
+        "plan.view",
+        "Act on a plan: edit, submit, decision, review, version (agency); file (provincial data bureau)",
+    )
+    .io(Some("PlanMoveInput"), Some("PlanView")),
+    api(Method::GET, "/api/v1/filings", "filing.record", "Open filings of plans and agreements, with working days left")
+        .io(None, Some("FilingTodo[]")),
+    api(Method::GET, "/api/v1/agreements", "plan.view", "Operation agreements: status, term, filing, open tasks")
+        .io(None, Some("AgreementView[]")),
+    api(Method::POST, "/api/v1/agreements", "plan.manage", "Record the operator selection and open the agreement")
+        .io(Some("AgreementInput"), Some("Created")),
+    api(Method::GET, "/api/v1/agreements/{id}", "plan.view", "One operation agreement")
+        .io(None, Some("AgreementView")),
+    api(
+        Method::POST,
+        "/api/v1/agreements/{id}/{move}",
+        "plan.view",
+        "Act on an agreement: content, decision, sign (agency); file (provincial data bureau)",
+    )
+    .io(Some("AgreementMoveInput"), Some("AgreementView")),
 ];
 
 /// Finds the row for a matched path and method.

@@ -1,5 +1,7 @@
 //! The scheduler: jobs that turn the passing of time into state — overdue verification requests are
-//! escalated to the data authority, applications whose supplement deadline passed lapse — run every
+//! escalated to the data authority, applications whose supplement deadline passed lapse, rectifications
+//! past their due date are flagged overdue, deletion attestations overdue after a termination are
+//! flagged to the operator and the bureau — run every
 //! few minutes by the server (and on demand in tests, with the
 //! test clock). Each job is idempotent: it acts only on what is due and not yet handled, in its own
 //! audited transaction.
@@ -32,6 +34,10 @@ impl Notifier for LogNotifier {
 pub struct TickReport {
     pub verifications_escalated: usize,
     pub applications_lapsed: usize,
+    pub rectifications_overdue: usize,
+    pub attestations_flagged: usize,
+    /// Operation agreements whose term started (in force) or ended (expired).
+    pub agreements_advanced: usize,
 }
 
 /// Runs every job once at the state's "now".
@@ -40,5 +46,8 @@ pub async fn tick(state: &AppState) -> AppResult<TickReport> {
     Ok(TickReport {
         verifications_escalated: crate::services::verifications::escalate_overdue(state, now).await?,
         applications_lapsed: crate::services::onboarding::expire_overdue(state, now).await?,
+        rectifications_overdue: crate::services::evaluations::flag_overdue_rectifications(state, now).await?,
+        attestations_flagged: crate::services::sanctions::flag_overdue(state, now).await?,
+        agreements_advanced: crate::services::plans::advance_agreements(state, now).await?,
     })
 }

@@ -28,6 +28,22 @@ pub fn words(text: &str) -> Vec<String> {
     out
 }
 
+/// The words of a query, segmented in precise mode (社会保险 stays one word, while the index also
+/// holds its parts): a result must contain all of them to rank first.
+pub fn query_words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in JIEBA.cut(text, true) {
+        let w = w.word.trim().to_lowercase();
+        if w.is_empty() || !w.chars().any(char::is_alphanumeric) || STOP.contains(&w.as_str()) {
+            continue;
+        }
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
 /// Index terms with weights: each `(text, weight)` contributes its words; a word found in several
 /// texts keeps the highest weight.
 pub fn index_terms(texts: &[(&str, i64)]) -> Vec<(String, i64)> {

@@ -20,3 +20,9 @@ fn index_terms_keep_the_highest_weight() {
     assert_eq!(get("统计"), Some(1));
     assert_eq!(words("USCC 代码"), vec!["uscc".to_owned(), "代码".to_owned()]);
 }
+
+#[test]
+fn query_words_keep_compounds_whole() {
+    assert_eq!(query_words("社会保险 缴费"), vec!["社会保险".to_owned(), "缴费".to_owned()]);
+    assert!(index_terms(&[("社会保险缴费信息", 1)]).iter().any(|(w, _)| w == "社会保险"));
+}

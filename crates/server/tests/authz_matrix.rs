@@ -64,6 +64,26 @@ const ONBOARD_VIEW: &str = "DDDDDDDAADDDD";
 const ONBOARD_OPERATOR: &str = "DDDDDDDADDDDD";
 /// application.apply: the developer's 经办/负责人.
 const ONBOARD_APPLY: &str = "DDDDDDDDADDDD";
+/// sanction.view: the 经办/负责人 of operators and developers (own measures), of data authorities and
+/// of supervisors (read-only, their area); not administrators, not reviewers.
+const SANCTION_VIEW: &str = "DDADDDDAADDDA";
+/// sanction.manage (impose, lift, terminate, verify): the operator's 经办/负责人.
+const SANCTION_MANAGE: &str = "DDDDDDDADDDDD";
+/// termination.attest: the developer's 经办/负责人.
+const TERMINATION_ATTEST: &str = "DDDDDDDDADDDD";
+
+/// evaluation.view (and .respond): the 经办/负责人 of data authorities, the implementing agency, the
+/// operator, developers, data providers and public utilities (the parties of evaluations).
+const EVAL_VIEW: &str = "DDADDADAAAADD";
+/// evaluation.conduct: the 经办/负责人 of the evaluating kinds (data authority, implementing agency,
+/// operator).
+const EVAL_CONDUCT: &str = "DDADDADADDDDD";
+/// plan.view: the 经办/负责人 of implementing agencies (own plans) and data authorities (their area).
+const PLAN_VIEW: &str = "DDADDADDDDDDD";
+/// plan.manage: the implementing agency's 经办/负责人.
+const PLAN_MANAGE: &str = "DDDDDADDDDDDD";
+/// filing.record: the provincial data bureau's 经办/负责人.
+const FILING_RECORD: &str = "DDADDDDDDDDDD";
 
 const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/login", ALL),
@@ -174,6 +194,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/onboarding/scenarios", ONBOARD_OPERATOR),
     ("GET", "/onboarding/scenarios/{id}", ONBOARD_VIEW),
     ("POST", "/onboarding/scenarios/{id}/assessment", ONBOARD_OPERATOR),
+    ("POST", "/onboarding/scenarios/{id}/apply", ONBOARD_APPLY),
     ("GET", "/onboarding/applications", ONBOARD_VIEW),
     ("GET", "/onboarding/applications/{id}", ONBOARD_VIEW),
     // Route level: both parties; the handler checks application.review or application.apply.
@@ -183,6 +204,22 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/public/notices", ALL),
     ("GET", "/public/notices/{id}", ALL),
     ("POST", "/public/notices/{id}/objections", ALL),
+    ("GET", "/sanctions", SANCTION_VIEW),
+    ("POST", "/sanctions", SANCTION_MANAGE),
+    ("POST", "/sanctions/{id}/lift", SANCTION_MANAGE),
+    ("GET", "/dev-agreements/{id}/termination", SANCTION_VIEW),
+    ("POST", "/dev-agreements/{id}/termination", SANCTION_MANAGE),
+    ("GET", "/dev-agreements/{id}/termination/print", SANCTION_VIEW),
+    ("POST", "/terminations/{id}/attestation", TERMINATION_ATTEST),
+    ("POST", "/terminations/{id}/verification", SANCTION_MANAGE),
+    ("GET", "/api/v1/sanctions", SANCTION_VIEW),
+    ("POST", "/api/v1/sanctions", SANCTION_MANAGE),
+    ("POST", "/api/v1/sanctions/{id}/lift", SANCTION_MANAGE),
+    ("GET", "/api/v1/scenarios/{id}/access", ONBOARD_VIEW),
+    ("GET", "/api/v1/dev-agreements/{id}/termination", SANCTION_VIEW),
+    ("POST", "/api/v1/dev-agreements/{id}/termination", SANCTION_MANAGE),
+    ("POST", "/api/v1/terminations/{id}/attestation", TERMINATION_ATTEST),
+    ("POST", "/api/v1/terminations/{id}/verification", SANCTION_MANAGE),
     ("GET", "/api/v1/scenarios", ONBOARD_VIEW),
     ("POST", "/api/v1/scenarios", ONBOARD_OPERATOR),
     ("POST", "/api/v1/scenarios/proposals", ONBOARD_APPLY),
@@ -194,8 +231,43 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/applications/{id}", ONBOARD_VIEW),
     ("POST", "/api/v1/applications/{id}/{move}", ONBOARD_VIEW),
     ("POST", "/api/v1/applications/{id}/objections/{oid}/decision", ONBOARD_OPERATOR),
+    // Evaluations (Art. 26). Route level: the parties; handlers check conduct / respond per object.
+    ("GET", "/evaluations", EVAL_VIEW),
+    ("POST", "/evaluations", EVAL_CONDUCT),
+    ("GET", "/evaluations/{id}", EVAL_VIEW),
+    ("GET", "/evaluations/{id}/report", EVAL_VIEW),
+    ("POST", "/evaluations/{id}/{move}", EVAL_VIEW),
+    ("GET", "/api/v1/evaluations", EVAL_VIEW),
+    ("POST", "/api/v1/evaluations", EVAL_CONDUCT),
+    ("GET", "/api/v1/evaluations/{id}", EVAL_VIEW),
+    ("POST", "/api/v1/evaluations/{id}/requests", EVAL_VIEW),
+    ("POST", "/api/v1/evaluations/{id}/materials", EVAL_VIEW),
+    ("POST", "/api/v1/evaluations/{id}/conclusion", EVAL_VIEW),
+    ("POST", "/api/v1/evaluations/{id}/rectification/{move}", EVAL_VIEW),
+    ("POST", "/api/v1/evaluations/{id}/reevaluation", EVAL_VIEW),
+    ("POST", "/api/v1/evaluation-materials", EVAL_VIEW),
     ("GET", "/api/v1/public/notices", ALL),
     ("POST", "/api/v1/public/notices/{id}/objections", ALL),
+    ("GET", "/authorization/plans", PLAN_VIEW),
+    ("POST", "/authorization/plans", PLAN_MANAGE),
+    ("GET", "/authorization/plans/{id}", PLAN_VIEW),
+    ("POST", "/authorization/plans/{id}/{move}", PLAN_VIEW),
+    ("GET", "/authorization/plans/{id}/print", PLAN_VIEW),
+    ("GET", "/authorization/filings", FILING_RECORD),
+    ("GET", "/authorization/agreements", PLAN_VIEW),
+    ("POST", "/authorization/agreements", PLAN_MANAGE),
+    ("GET", "/authorization/agreements/{id}", PLAN_VIEW),
+    ("POST", "/authorization/agreements/{id}/{move}", PLAN_VIEW),
+    ("GET", "/authorization/agreements/{id}/print", PLAN_VIEW),
+    ("GET", "/api/v1/plans", PLAN_VIEW),
+    ("POST", "/api/v1/plans", PLAN_MANAGE),
+    ("GET", "/api/v1/plans/{id}", PLAN_VIEW),
+    ("POST", "/api/v1/plans/{id}/{move}", PLAN_VIEW),
+    ("GET", "/api/v1/filings", FILING_RECORD),
+    ("GET", "/api/v1/agreements", PLAN_VIEW),
+    ("POST", "/api/v1/agreements", PLAN_MANAGE),
+    ("GET", "/api/v1/agreements/{id}", PLAN_VIEW),
+    ("POST", "/api/v1/agreements/{id}/{move}", PLAN_VIEW),
 ];
 
 fn fill(path: &str, org_id: i64, user_id: i64) -> String {

@@ -167,6 +167,26 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
+/// A headless Chromium session; returns its WebDriver URL.
+async fn new_session(http: &reqwest::Client, driver: &Driver) -> String {
+    let caps = json!({"capabilities": {"alwaysMatch": {
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--window-size=1280,900",
+                format!("--user-data-dir={}", driver.profile.display()),
+            ]
+        }
+    }}});
+    let created = wd(http, reqwest::Method::POST, &format!("{}/session", driver.url), Some(caps)).await;
+    let session_id =
+        created["sessionId"].as_str().unwrap_or_else(|| panic!("no sessionId: {created}")).to_owned();
+    format!("{}/session/{session_id}", driver.url)
+}
+
 #[test]
 fn base64_decoder_works() {
     assert_eq!(base64_decode("aGVsbG8="), b"hello");
@@ -184,22 +204,7 @@ async fn demo_user_logs_in_through_the_browser_and_sees_the_work_desk() {
     let driver = start_driver(&http).await;
     let app = common::TestApp::spawn().await;
 
-    let caps = json!({"capabilities": {"alwaysMatch": {
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--window-size=1280,900",
-                format!("--user-data-dir={}", driver.profile.display()),
-            ]
-        }
-    }}});
-    let created = wd(&http, reqwest::Method::POST, &format!("{}/session", driver.url), Some(caps)).await;
-    let session_id =
-        created["sessionId"].as_str().unwrap_or_else(|| panic!("no sessionId: {created}")).to_owned();
-    let session = format!("{}/session/{session_id}", driver.url);
+    let session = new_session(&http, &driver).await;
 
     wd(
         &http,
@@ -266,6 +271,134 @@ async fn demo_user_logs_in_through_the_browser_and_sees_the_work_desk() {
     }
 
     wd(&http, reqwest::Method::DELETE, &session, None).await;
+    app.stop().await;
+    drop(driver);
+}
+
+/// A WebDriver session with the few moves the tests need.
+struct Session<'a> {
+    http: &'a reqwest::Client,
+    url: String,
+}
+
+impl Session<'_> {
+    async fn goto(&self, url: &str) {
+        wd(self.http, reqwest::Method::POST, &format!("{}/url", self.url), Some(json!({"url": url}))).await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = find(self.http, &self.url, css).await;
+        wd(
+            self.http,
+            reqwest::Method::POST,
+            &format!("{}/element/{el}/value", self.url),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let el = find(self.http, &self.url, css).await;
+        wd(self.http, reqwest::Method::POST, &format!("{}/element/{el}/click", self.url), Some(json!({})))
+            .await;
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        self.click(&format!("{css} option[value=\"{value}\"]")).await;
+    }
+
+    /// Waits until the page source contains every `needle`; panics with an excerpt after 10 s.
+    async fn wait_for(&self, needles: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut source = String::new();
+        loop {
+            source = try_get(self.http, &format!("{}/source", self.url))
+                .await
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or(source);
+            if needles.iter().all(|n| source.contains(n)) {
+                return source;
+            }
+            if Instant::now() >= deadline {
+                let excerpt: String = source.chars().take(3000).collect();
+                panic!("page lacks {needles:?} after 10 s; source starts: {excerpt}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// A provider, as a new user would: catalogue a resource, grade its items in the grid, import a GBK
+/// CSV through the file input, see the version, the profile and the quality score, apply for
+/// registration.
+#[tokio::test]
+async fn provider_catalogues_grades_and_imports_through_the_browser() {
+    if !browser_available() {
+        return;
+    }
+    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().unwrap();
+    let driver = start_driver(&http).await;
+    let app = common::TestApp::spawn().await;
+    let s = Session { http: &http, url: new_session(&http, &driver).await };
+
+    s.goto(&format!("{}/login", app.url)).await;
+    s.type_into("#username", "amr.clerk").await;
+    s.type_into("#password", yunshu_server::demo::DEMO_PASSWORD).await;
+    s.click("#submit").await;
+    s.wait_for(&["待办"]).await;
+
+    s.goto(&format!("{}/catalog/new", app.url)).await;
+    s.type_into("input[name=classification]", "301001030").await;
+    s.type_into("input[name=name]", "食品生产许可信息").await;
+    s.type_into("textarea[name=abstract_text]", "全省食品生产许可证发证信息，含企业、许可类别和有效期").await;
+    s.type_into("textarea[name=sharing_conditions]", "授权运营场景内使用").await;
+    s.click("#resource-form button[type=submit]").await;
+    s.wait_for(&["食品生产许可信息", "数据项与分级"]).await;
+
+    // The grid: three items, one a direct identifier graded L4.
+    for (i, (name, kind, grade)) in
+        [("统一社会信用代码", "text", "l2"), ("许可类别", "text", "l1"), ("负责人身份证号", "text", "l4")]
+            .iter()
+            .enumerate()
+    {
+        s.type_into(&format!("input[name=name_{i}]"), name).await;
+        s.select(&format!("select[name=kind_{i}]"), kind).await;
+        s.select(&format!("select[name=grade_{i}]"), grade).await;
+    }
+    s.click("input[name=direct_2]").await;
+    s.click("#items-form button[type=submit]").await;
+    s.wait_for(&["一般数据 L4（敏感）（就高从严"]).await;
+
+    // A GBK CSV through the file input.
+    let csv_path = app.dir.join("许可.csv");
+    let uscc = yunshu_domain::ids::Uscc::complete("9153010200000317").unwrap();
+    let rid = yunshu_domain::ids::ResidentId::complete("53010219800101123").unwrap();
+    let text = format!(
+        "统一社会信用代码,许可类别,负责人身份证号\n{},糕点,{}\n{},饮料,530102198001011239\n",
+        uscc.as_str(),
+        rid.as_str(),
+        uscc.as_str()
+    );
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    std::fs::write(&csv_path, &gbk).unwrap();
+    s.click("#data-link").await;
+    s.wait_for(&["导入数据"]).await;
+    s.type_into("#upload-form input[name=file]", csv_path.to_str().unwrap()).await;
+    s.click("#upload-form button[type=submit]").await;
+    let page = s.wait_for(&["已导入第 1 版，共 2 行", "gb18030", "数据画像（第 1 版）"]).await;
+    assert!(page.contains("负责人身份证号"));
+    let shot = wd(&http, reqwest::Method::GET, &format!("{}/screenshot", s.url), None).await;
+    let png = base64_decode(shot.as_str().unwrap_or_default());
+    let _ = std::fs::write("/tmp/data-quality.png", &png);
+
+    // Apply for registration.
+    s.goto(&format!("{}/catalog", app.url)).await;
+    s.click("#resource-list a").await;
+    s.wait_for(&["申请登记"]).await;
+    s.click("#apply-form button[type=submit]").await;
+    s.wait_for(&["首次登记：食品生产许可信息", "待受理"]).await;
+
+    wd(&http, reqwest::Method::DELETE, &s.url, None).await;
     app.stop().await;
     drop(driver);
 }

@@ -528,13 +528,16 @@ impl Store {
     }
 
     /// The operator's latest agreement, if any.
+    /// The operator's current agreement: the newest signed / in force / renewed one (a new draft
+    /// being negotiated must not stand in for it), else the newest of any status.
     pub async fn operation_agreement_of(
         &self,
         operator_org_id: i64,
     ) -> Result<Option<OperationAgreementRecord>> {
         let row = sqlx::query(
             "SELECT id, agency_org_id, operator_org_id, term_start, term_end, status FROM operation_agreement \
-             WHERE operator_org_id = $1 ORDER BY id DESC LIMIT 1",
+             WHERE operator_org_id = $1 \
+             ORDER BY CASE WHEN status IN ('signed', 'in_force', 'renewed') THEN 0 ELSE 1 END, id DESC LIMIT 1",
         )
         .bind(operator_org_id)
         .fetch_optional(self.pool())

@@ -420,6 +420,61 @@ const V4_COMMON: &[&str] = &[
     "CREATE INDEX development_agreement_dev ON development_agreement(developer_org_id, scenario_id)",
 ];
 
+/// Version 5: the blacklist (Art. 21) and terminations of development agreements (Art. 25(5)) with
+/// their deletion records (platform copies, downloaded files) and the developer's attestations.
+const V5_COMMON: &[&str] = &[
+    "CREATE TABLE sanction (
+        id {ID},
+        developer_org_id BIGINT NOT NULL REFERENCES org(id),
+        operator_org_id BIGINT NOT NULL REFERENCES org(id),
+        kind TEXT NOT NULL,
+        agreement_id BIGINT REFERENCES development_agreement(id),
+        reason TEXT NOT NULL,
+        imposed_on TEXT NOT NULL,
+        until_on TEXT,
+        lifted_on TEXT,
+        lifted_by_org_id BIGINT REFERENCES org(id),
+        lift_reason TEXT,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE INDEX sanction_developer ON sanction(developer_org_id)",
+    "CREATE TABLE termination (
+        id {ID},
+        agreement_id BIGINT NOT NULL UNIQUE REFERENCES development_agreement(id),
+        operator_org_id BIGINT NOT NULL REFERENCES org(id),
+        developer_org_id BIGINT NOT NULL REFERENCES org(id),
+        terminated_on TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attestation_due TEXT NOT NULL,
+        provisional BIGINT NOT NULL,
+        verified_on TEXT,
+        verification_note TEXT NOT NULL,
+        overdue_flagged_on TEXT,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE TABLE termination_item (
+        id {ID},
+        termination_id BIGINT NOT NULL REFERENCES termination(id),
+        item_type TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        sm3 TEXT NOT NULL,
+        done_on TEXT,
+        UNIQUE (termination_id, item_type, item_key)
+    )",
+    "CREATE TABLE termination_attestation (
+        id {ID},
+        termination_id BIGINT NOT NULL REFERENCES termination(id),
+        attested_on TEXT NOT NULL,
+        user_id BIGINT NOT NULL REFERENCES app_user(id),
+        file_count BIGINT NOT NULL,
+        statement TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )",
+];
+
 /// Append-only enforcement inside the database too (defence in depth: the code has no such path).
 const V1_SQLITE: &[&str] = &[
     "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
@@ -441,6 +496,89 @@ const V1_POSTGRES: &[&str] = &[
         FOR EACH STATEMENT EXECUTE FUNCTION yunshu_append_only()",
     "CREATE TRIGGER audit_checkpoint_no_change BEFORE UPDATE OR DELETE ON audit_checkpoint
         FOR EACH ROW EXECUTE FUNCTION yunshu_append_only()",
+];
+
+/// Migration 6: implementation plans (Art. 8–10), one row per version (`plan_no` ties the versions of
+/// one plan; the twelve items and the feasibility record are JSON text), and the full record of an
+/// operation agreement (Art. 11) as a companion of the onboarding row `operation_agreement`, which
+/// keeps parties, term and status so that development agreements keep working.
+const V6_COMMON: &[&str] = &[
+    "CREATE TABLE impl_plan (
+        id {ID},
+        plan_no BIGINT NOT NULL,
+        agency_org_id BIGINT NOT NULL REFERENCES org(id),
+        level TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        content TEXT NOT NULL,
+        feasibility TEXT NOT NULL,
+        change_kind TEXT,
+        change_desc TEXT,
+        submitted_on TEXT,
+        agency_decision TEXT,
+        government_review TEXT,
+        approved_on TEXT,
+        superseded_on TEXT,
+        filing_status TEXT NOT NULL,
+        filing_trigger TEXT,
+        filing_due TEXT,
+        filing_provisional BIGINT NOT NULL DEFAULT 0,
+        filed_on TEXT,
+        doc_serial BIGINT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )",
+    "CREATE INDEX impl_plan_no ON impl_plan(plan_no, version)",
+    "CREATE TABLE operation_agreement_detail (
+        agreement_id BIGINT PRIMARY KEY REFERENCES operation_agreement(id),
+        level TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        industry_org_id BIGINT REFERENCES org(id),
+        selection TEXT,
+        agency_decision TEXT,
+        content TEXT NOT NULL,
+        signed_agency TEXT,
+        signed_industry TEXT,
+        signed_operator TEXT,
+        signed_on TEXT,
+        filing_status TEXT NOT NULL,
+        filing_trigger TEXT,
+        filing_due TEXT,
+        filing_provisional BIGINT NOT NULL DEFAULT 0,
+        filed_on TEXT,
+        doc_serial BIGINT,
+        terminated_on TEXT,
+        termination_reason TEXT,
+        updated_at TEXT NOT NULL
+    )",
+];
+
+/// Evaluations (Art. 26): parties and query columns, the body as JSON (see `evaluations.rs`).
+const V7_COMMON: &[&str] = &[
+    "CREATE TABLE evaluation (
+        id {ID},
+        relation TEXT NOT NULL,
+        evaluator_org_id BIGINT NOT NULL REFERENCES org(id),
+        evaluator_org_type TEXT NOT NULL,
+        appointment TEXT NOT NULL,
+        evaluated_org_id BIGINT NOT NULL REFERENCES org(id),
+        evaluated_org_type TEXT NOT NULL,
+        period TEXT NOT NULL,
+        opened_on TEXT NOT NULL,
+        status TEXT NOT NULL,
+        result TEXT,
+        rect_due TEXT,
+        rect_open BIGINT NOT NULL DEFAULT 0,
+        overdue_flagged_on TEXT,
+        body_json TEXT NOT NULL,
+        reevaluates BIGINT REFERENCES evaluation(id),
+        version BIGINT NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )",
+    "CREATE INDEX evaluation_evaluator ON evaluation(evaluator_org_id)",
+    "CREATE INDEX evaluation_evaluated ON evaluation(evaluated_org_id, relation)",
+    "CREATE INDEX evaluation_rect ON evaluation(rect_open, rect_due)",
 ];
 
 /// A migration: its version and statements, already specialised for the backend.
@@ -470,10 +608,14 @@ pub fn migrations(backend: Backend) -> Vec<Migration> {
         Backend::Postgres => "BYTEA",
     };
     let v4 = V4_COMMON.iter().map(|s| s.replace("{ID}", id).replace("{BLOB}", blob)).collect();
+    let v7 = V7_COMMON.iter().map(|s| s.replace("{ID}", id)).collect();
     vec![
         Migration { version: 1, statements },
         Migration { version: 2, statements: v2 },
         Migration { version: 3, statements: v3 },
         Migration { version: 4, statements: v4 },
+        Migration { version: 5, statements: V5_COMMON.iter().map(|s| s.replace("{ID}", id)).collect() },
+        Migration { version: 6, statements: V6_COMMON.iter().map(|s| s.replace("{ID}", id)).collect() },
+        Migration { version: 7, statements: v7 },
     ]
 }

@@ -5,7 +5,10 @@ pub mod backflow;
 pub mod calendar;
 pub mod catalog;
 pub mod datasets;
+pub mod evaluations;
 pub mod onboarding;
+pub mod plans;
+pub mod sanctions;
 pub mod verifications;
 
 use axum::extract::State;
@@ -59,6 +62,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/negative-list/{id}/review", post(catalog::review_negative))
         .route("/api/v1/public/catalog", get(catalog::public_search))
         .merge(onboarding_routes())
+        .route("/api/v1/plans", get(plans::list_plans).post(plans::create_plan))
+        .route("/api/v1/plans/{id}", get(plans::get_plan))
+        .route("/api/v1/plans/{id}/{move}", post(plans::move_plan))
+        .route("/api/v1/filings", get(plans::list_filings))
+        .route("/api/v1/agreements", get(plans::list_agreements).post(plans::create_agreement))
+        .route("/api/v1/agreements/{id}", get(plans::get_agreement))
+        .route("/api/v1/agreements/{id}/{move}", post(plans::move_agreement))
+        .merge(evaluation_routes())
+        .route("/api/v1/sanctions", get(sanctions::list).post(sanctions::impose))
+        .route("/api/v1/sanctions/{id}/lift", post(sanctions::lift))
+        .route("/api/v1/scenarios/{id}/access", get(sanctions::access))
+        .route(
+            "/api/v1/dev-agreements/{id}/termination",
+            get(sanctions::get_termination).post(sanctions::terminate),
+        )
+        .route("/api/v1/terminations/{id}/attestation", post(sanctions::attest))
+        .route("/api/v1/terminations/{id}/verification", post(sanctions::verify))
         .route(
             "/api/v1/resources/{id}/versions",
             get(datasets::list).post(datasets::upload).layer(axum::extract::DefaultBodyLimit::disable()),
@@ -71,6 +91,25 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/backflow/{id}/{decision}", post(backflow::decide))
         .route("/api/v1/verifications/{id}", get(verifications::get))
         .route("/api/v1/verifications/{id}/answer", post(verifications::answer))
+}
+
+/// Evaluations (Art. 26). Evidence is uploaded as the raw request body, up to the material limit.
+fn evaluation_routes() -> Router<AppState> {
+    let material_limit = usize::try_from(services::onboarding::SETTINGS.material_max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024);
+    Router::new()
+        .route("/api/v1/evaluations", get(evaluations::list).post(evaluations::open))
+        .route("/api/v1/evaluations/{id}", get(evaluations::get))
+        .route("/api/v1/evaluations/{id}/requests", post(evaluations::request_materials))
+        .route("/api/v1/evaluations/{id}/materials", post(evaluations::submit_materials))
+        .route("/api/v1/evaluations/{id}/conclusion", post(evaluations::conclude))
+        .route("/api/v1/evaluations/{id}/rectification/{move}", post(evaluations::rectify))
+        .route("/api/v1/evaluations/{id}/reevaluation", post(evaluations::reevaluate))
+        .route(
+            "/api/v1/evaluation-materials",
+            post(evaluations::upload).layer(axum::extract::DefaultBodyLimit::max(material_limit)),
+        )
 }
 
 /// Developer onboarding (Art. 12–13). Materials are uploaded as the raw request body, up to the

@@ -5,9 +5,15 @@
 
 mod catalog;
 pub mod datasets;
+mod evaluations;
 mod onboarding;
+mod plans;
+mod sanctions;
 pub use catalog::seed_catalog;
+pub use evaluations::seed_evaluations;
 pub use onboarding::seed_onboarding;
+pub use plans::seed_plans;
+pub use sanctions::seed_sanctions;
 
 use chrono::{DateTime, Duration, Utc};
 use yunshu_domain::approval::{Approval, ChainSpec};

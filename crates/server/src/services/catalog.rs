@@ -622,19 +622,24 @@ pub async fn review_negative(
 }
 
 /// The public catalogue: registered resources matching a query (all of them for an empty query).
+/// Resources holding every word of the query come first (best weight first); when none holds them all,
+/// those holding any of the query's words and their parts, ranked by how many they hold.
 pub async fn public_search(state: &AppState, q: &str) -> AppResult<Vec<ResourceRecord>> {
     let registered = ResourceFilter { registered_only: true, ..ResourceFilter::default() };
-    let words = crate::search::words(q);
-    if words.is_empty() {
-        return Ok(state.store.resources(&registered).await?);
-    }
-    let hits = state.store.search_terms(&words).await?;
     let all = state.store.resources(&registered).await?;
-    let mut out = Vec::new();
-    for (id, _, _) in hits {
-        if let Some(r) = all.iter().find(|r| r.id == id) {
-            out.push(r.clone());
-        }
+    let words = crate::search::query_words(q);
+    if words.is_empty() {
+        return Ok(all);
     }
-    Ok(out)
+    let pick = |hits: Vec<(i64, i64, i64)>, need: i64| -> Vec<ResourceRecord> {
+        hits.into_iter()
+            .filter(|(_, n, _)| *n >= need)
+            .filter_map(|(id, _, _)| all.iter().find(|r| r.id == id).cloned())
+            .collect()
+    };
+    let exact = pick(state.store.search_terms(&words).await?, words.len() as i64);
+    if !exact.is_empty() {
+        return Ok(exact);
+    }
+    Ok(pick(state.store.search_terms(&crate::search::words(q)).await?, 1))
 }

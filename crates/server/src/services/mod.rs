@@ -20,7 +20,10 @@ use yunshu_store::users::{IdentityResult, NewUser, User};
 pub mod backflow;
 pub mod catalog;
 pub mod datasets;
+pub mod evaluations;
 pub mod onboarding;
+pub mod plans;
+pub mod sanctions;
 pub mod verifications;
 
 use crate::AppState;

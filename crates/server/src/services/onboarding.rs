@@ -107,19 +107,16 @@ pub async fn visible_applications(state: &AppState, ctx: &Ctx) -> AppResult<Vec<
     Ok(state.store.applications_of_org(me.org.id).await?)
 }
 
-/// Whether the organisation holds a development agreement giving access to the scenario today.
+/// Whether the organisation may act on the scenario today: a development agreement in force, not
+/// terminated, not suspended or cancelled ([`super::sanctions::developer_access`], read afresh on
+/// every request so a sanction bites at once for sessions and tokens alike).
 pub async fn has_scenario_access(
     state: &AppState,
     org_id: i64,
     scenario_id: i64,
     today: NaiveDate,
 ) -> AppResult<bool> {
-    Ok(state
-        .store
-        .dev_agreements_of(org_id)
-        .await?
-        .iter()
-        .any(|d| d.agreement.scenario == scenario_id && d.agreement.grants_access(today)))
+    Ok(super::sanctions::developer_access(state, org_id, scenario_id, today).await?.is_allowed())
 }
 
 /// Domain refusals: missing input is a 422 naming the field, a wrong moment a 409.
@@ -343,14 +340,15 @@ pub async fn apply(state: &AppState, ctx: &Ctx, scenario_id: i64, input: &Materi
     ctx.require(state, "application.apply", &onboarding_resource(state, 0, &[me.org.id]).await?)?;
     let s = state.store.scenario(scenario_id).await?;
     let materials = own_materials(state, ctx, &input.material_ids).await?;
-    // Sanctions are not persisted yet (the blacklist process comes later): none restrict.
+    // Every sanction against the organisation, whoever imposed it: a restriction binds the province.
+    let sanctions = super::sanctions::sanctions_of_org(state, me.org.id).await?;
     let a = Application::submit(
         scenario_id,
         &s.scenario,
         me.org.id,
         me.org.org_type,
         materials,
-        &[],
+        &sanctions,
         ctx.today(),
     )
     .map_err(domain_err)?;
@@ -590,8 +588,9 @@ pub async fn move_application(
                 )
             })?;
             let term = Term { start, end };
+            let sanctions = super::sanctions::sanctions_of_org(state, a.applicant).await?;
             let agreement =
-                a.sign_agreement(term, long_term, &op.to_domain(), &[], today).map_err(domain_err)?;
+                a.sign_agreement(term, long_term, &op.to_domain(), &sanctions, today).map_err(domain_err)?;
             signed = Some(agreement);
             summary = json!({"start": start.to_string(), "end": end.to_string()});
         }

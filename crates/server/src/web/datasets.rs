@@ -212,7 +212,9 @@ async fn data_page(
                 };
                 profile.push(ProfileRow {
                     name: s("name"),
-                    kind: s("kind"),
+                    kind: yunshu_domain::catalog::FieldKind::parse(&s("kind"))
+                        .map(|k| k.label_zh().to_owned())
+                        .unwrap_or_else(|| s("kind")),
                     identifier: s("identifier_label"),
                     null_rate: format!("{:.1}%", c["null_rate"].as_f64().unwrap_or(0.0) * 100.0),
                     distinct: s("distinct"),

@@ -5,8 +5,11 @@
 pub mod backflow;
 pub mod catalog;
 pub mod datasets;
+pub mod evaluations;
 pub mod onboarding;
 pub mod pages;
+pub mod plans;
+pub mod sanctions;
 pub mod templates;
 pub mod verifications;
 
@@ -81,13 +84,38 @@ pub fn router() -> Router<AppState> {
         .route("/onboarding/scenarios", get(onboarding::scenarios).post(onboarding::publish_scenario))
         .route("/onboarding/scenarios/{id}", get(onboarding::scenario))
         .route("/onboarding/scenarios/{id}/assessment", post(onboarding::assess_scenario))
+        .route(
+            "/onboarding/scenarios/{id}/apply",
+            // Five materials of at most 20 MiB each, plus the form's overhead.
+            post(onboarding::apply_with_files)
+                .layer(axum::extract::DefaultBodyLimit::max(5 * 21 * 1024 * 1024)),
+        )
         .route("/onboarding/applications", get(onboarding::applications))
         .route("/onboarding/applications/{id}", get(onboarding::application))
         .route("/onboarding/applications/{id}/{move}", post(onboarding::move_application))
         .route("/onboarding/applications/{id}/objections/{oid}/decision", post(onboarding::decide_objection))
+        .route("/evaluations", get(evaluations::list).post(evaluations::open))
+        .route("/evaluations/{id}", get(evaluations::detail))
+        .route("/evaluations/{id}/report", get(evaluations::report))
+        .route("/evaluations/{id}/{move}", post(evaluations::act))
+        .route("/sanctions", get(sanctions::sanctions).post(sanctions::impose))
+        .route("/sanctions/{id}/lift", post(sanctions::lift))
+        .route("/dev-agreements/{id}/termination", get(sanctions::termination).post(sanctions::terminate))
+        .route("/dev-agreements/{id}/termination/print", get(sanctions::print))
+        .route("/terminations/{id}/attestation", post(sanctions::attest))
+        .route("/terminations/{id}/verification", post(sanctions::verify))
         .route("/public/notices", get(onboarding::public_notices))
         .route("/public/notices/{id}", get(onboarding::public_notice))
         .route("/public/notices/{id}/objections", post(onboarding::lodge_objection))
+        .route("/authorization/plans", get(plans::plans).post(plans::create_plan))
+        .route("/authorization/plans/{id}", get(plans::plan))
+        .route("/authorization/plans/{id}/print", get(plans::print_plan))
+        .route("/authorization/plans/{id}/{move}", post(plans::move_plan))
+        .route("/authorization/filings", get(plans::filings))
+        .route("/authorization/agreements", get(plans::agreements).post(plans::create_agreement))
+        .route("/authorization/agreements/{id}", get(plans::agreement))
+        .route("/authorization/agreements/{id}/print", get(plans::print_agreement))
+        .route("/authorization/agreements/{id}/{move}", post(plans::move_agreement))
 }
 
 /// Renders a template; a template error is a bug, logged, and answered with a plain message.
@@ -213,6 +241,21 @@ pub fn action_label(action: &str) -> &'static str {
         "scenario.close" => "关闭应用场景",
         "material.upload" => "上传申请材料",
         "application.submit" => "提交开发利用申请",
+        "sanction.impose" => "采取黑名单措施",
+        "sanction.lift" => "解除黑名单措施",
+        "agreement.terminate" => "终止开发利用协议",
+        "termination.platform_delete" => "删除平台留存数据",
+        "termination.attest" => "开发主体确认删除",
+        "termination.verify" => "运营机构核验删除",
+        "termination.overdue" => "逾期未确认删除",
+        "evaluation.open" => "发起评估",
+        "evaluation.reevaluate" => "发起复评",
+        "evaluation.request_materials" => "要求提供评估资料",
+        "evaluation.submit_materials" => "提交评估资料",
+        "evaluation.conclude" => "出具评估结果",
+        "rectification.plan" => "提交整改方案",
+        "rectification.complete" => "报告整改完成",
+        "rectification.overdue" => "整改逾期",
         "application.request_supplement" => "要求补正材料",
         "application.supplement" => "补正材料",
         "application.add_review" => "记录审查情况",
@@ -224,6 +267,21 @@ pub fn action_label(action: &str) -> &'static str {
         "objection.lodge" => "提出公示异议",
         "objection.decide" => "处理公示异议",
         "agreement.sign" => "签订开发利用协议",
+        "plan.create" => "新建实施方案",
+        "plan.edit" => "修改实施方案草稿",
+        "plan.submit" => "提交实施方案",
+        "plan.decision" => "登记单位集体决策",
+        "plan.review" => "登记政府审议结果",
+        "plan.new_version" => "创建实施方案新版本",
+        "plan.supersede" => "被新版本替代",
+        "plan.file" => "实施方案备案",
+        "op_agreement.create" => "登记运营机构选择结果",
+        "op_agreement.detail" => "登记运营协议内容",
+        "op_agreement.content" => "修改运营协议条款",
+        "op_agreement.decision" => "登记单位集体决策",
+        "op_agreement.sign" => "签署运营协议",
+        "op_agreement.file" => "运营协议备案",
+        "op_agreement.advance" => "运营协议状态随期限变化",
         _ => "操作",
     }
 }
@@ -305,7 +363,31 @@ pub async fn layout(
         onboarding.push(item("开发主体公示（公开）", "/public/notices"));
         menu.push(MenuGroup { title: "授权管理".into(), items: onboarding });
     }
+    let mut plans = Vec::new();
+    if can("plan.view") {
+        plans.push(item("实施方案", "/authorization/plans"));
+        plans.push(item("运营协议", "/authorization/agreements"));
+    }
+    if can("filing.record") {
+        plans.push(item("备案待办", "/authorization/filings"));
+    }
+    if !plans.is_empty() {
+        match menu.iter_mut().find(|g| g.title == "授权管理") {
+            Some(g) => {
+                plans.append(&mut g.items);
+                g.items = plans;
+            }
+            None => menu.push(MenuGroup { title: "授权管理".into(), items: plans }),
+        }
+    }
+    if can("evaluation.view") {
+        let evaluations = vec![item("评价评估", "/evaluations")];
+        menu.push(MenuGroup { title: "评价评估".into(), items: evaluations });
+    }
     let mut supervision = Vec::new();
+    if can("sanction.view") {
+        supervision.push(item("处置与黑名单", "/sanctions"));
+    }
     if can("audit.view") {
         supervision.push(item("审计日志", "/audit"));
     }

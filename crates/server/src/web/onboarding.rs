@@ -116,6 +116,8 @@ pub struct ScenarioPage {
     /// (aspect, passed, reason)
     pub assessment: Vec<(&'static str, bool, String)>,
     pub can_assess: bool,
+    /// A developer may apply here: (material kind code, label, required).
+    pub apply_kinds: Vec<(&'static str, &'static str, bool)>,
     pub error: String,
     pub history: Vec<HistoryRow>,
 }
@@ -156,6 +158,20 @@ async fn scenario_page(
     };
     let can_assess =
         sc.status == ScenarioStatus::Proposed && svc::scenario_for_manage(state, ctx, id).await.is_ok();
+    let me = ctx.me()?;
+    let may_apply = me.org.org_type == yunshu_domain::party::OrgType::Developer
+        && ctx.allowed(state, "application.apply", &crate::services::org_resource(&me.org))
+        && (sc.status == ScenarioStatus::Open
+            || (sc.status == ScenarioStatus::Proposed && sc.proposer == Some(me.org.id)));
+    let apply_kinds = if may_apply {
+        use yunshu_domain::authorization::material::MaterialKind;
+        MaterialKind::ALL
+            .iter()
+            .map(|k| (k.code(), k.label_zh(), MaterialKind::REQUIRED.contains(k)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(ScenarioPage {
         id,
         title: sc.title.clone(),
@@ -166,6 +182,7 @@ async fn scenario_page(
         proposer,
         assessment,
         can_assess,
+        apply_kinds,
         error: error.map(|e| e.message).unwrap_or_default(),
         history: history(state, "scenario", &id.to_string()).await?,
         l,
@@ -633,6 +650,64 @@ pub async fn lodge_objection(
             let status = e.status;
             Ok((status, page(&public_notice_page(&state, &ctx, id, Some(e), Some(&f), false).await?))
                 .into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The web application: one file per material kind (`file_{kind}`), uploaded and submitted in one
+/// multipart post (the CSRF token is in the action URL). A refused file or a missing required material
+/// shows the scenario page again with the reason; files uploaded before the refusal stay with the
+/// organisation, unused.
+pub async fn apply_with_files(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+    mut multipart: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let mut ids = Vec::new();
+    let mut failure = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(AppError::invalid("file", "upload.malformed", format!("上传内容不完整：{e}")));
+                break;
+            }
+        };
+        let Some(kind) = field.name().and_then(|n| n.strip_prefix("file_")).map(str::to_owned) else {
+            continue;
+        };
+        let name = field.file_name().unwrap_or("").to_owned();
+        if name.is_empty() {
+            continue;
+        }
+        let media = field.content_type().unwrap_or("application/octet-stream").to_owned();
+        let bytes = match field.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                failure = Some(AppError::invalid("file", "upload.malformed", format!("上传内容不完整：{e}")));
+                break;
+            }
+        };
+        match svc::upload_material(&state, &ctx, &kind, &name, &media, &bytes).await {
+            Ok((mid, _)) => ids.push(mid),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let result = match failure {
+        Some(e) => Err(e),
+        None => svc::apply(&state, &ctx, id, &svc::MaterialsInput { material_ids: ids }).await,
+    };
+    match result {
+        Ok(aid) => Ok(Redirect::to(&format!("/onboarding/applications/{aid}")).into_response()),
+        Err(e) if form_error(&e) => {
+            let status = e.status;
+            Ok((status, page(&scenario_page(&state, &ctx, id, Some(e)).await?)).into_response())
         }
         Err(e) => Err(e),
     }
