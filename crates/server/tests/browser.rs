@@ -402,3 +402,117 @@ async fn provider_catalogues_grades_and_imports_through_the_browser() {
     app.stop().await;
     drop(driver);
 }
+
+impl Session<'_> {
+    /// Runs a script in the page (used only to fill date fields, whose typing is locale-dependent, and
+    /// to tick a group of checkboxes).
+    async fn script(&self, js: &str) {
+        wd(
+            self.http,
+            reqwest::Method::POST,
+            &format!("{}/execute/sync", self.url),
+            Some(json!({"script": js, "args": []})),
+        )
+        .await;
+    }
+
+    async fn login(&self, base: &str, user: &str) {
+        self.goto(&format!("{base}/login")).await;
+        self.type_into("#username", user).await;
+        self.type_into("#password", yunshu_server::demo::DEMO_PASSWORD).await;
+        self.click("#submit").await;
+        self.wait_for(&["待办"]).await;
+    }
+
+    async fn logout(&self) {
+        self.click("#who form button").await;
+        self.wait_for(&["登录"]).await;
+    }
+}
+
+/// The onboarding path of Art. 13 in the browser: the operator publishes a scenario; a developer
+/// applies with its four materials; the operator records the review, completes it against the five
+/// conditions and starts the 5-working-day public notice, which the public portal shows; after the
+/// notice the operator signs the development agreement and the developer sees it.
+#[tokio::test]
+async fn onboarding_from_application_to_signed_agreement_through_the_browser() {
+    if !browser_available() {
+        return;
+    }
+    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().unwrap();
+    let driver = start_driver(&http).await;
+    let app = common::TestApp::spawn().await;
+    let s = Session { http: &http, url: new_session(&http, &driver).await };
+
+    // The operator publishes a scenario.
+    s.login(&app.url, "op.clerk").await;
+    s.goto(&format!("{}/onboarding/scenarios", app.url)).await;
+    s.type_into("#publish-scenario input[name=title]", "高原特色农业合作社信贷").await;
+    s.type_into("#publish-scenario textarea[name=description]", "为农民专业合作社提供信用评估与信贷支持")
+        .await;
+    s.click("#publish-scenario button[type=submit]").await;
+    s.wait_for(&["高原特色农业合作社信贷", "征集中"]).await;
+    let scenario_url = try_get(&http, &format!("{}/url", s.url)).await.unwrap().as_str().unwrap().to_owned();
+    s.logout().await;
+
+    // The developer applies with the four required materials.
+    s.login(&app.url, "fintech.clerk").await;
+    s.goto(&scenario_url).await;
+    s.wait_for(&["申请参与该场景"]).await;
+    for (kind, file) in [
+        ("development_plan", "开发利用方案.pdf"),
+        ("security_commitment", "数据安全承诺书.pdf"),
+        ("credit_report", "信用报告.pdf"),
+        ("qualification_proof", "资质证明.pdf"),
+    ] {
+        let path = app.dir.join(file);
+        std::fs::write(&path, b"%PDF-1.4 demo material").unwrap();
+        s.type_into(&format!("input[name=file_{kind}]"), path.to_str().unwrap()).await;
+    }
+    s.click("#apply-scenario button[type=submit]").await;
+    s.wait_for(&["开发主体申请", "应用场景开发利用方案", "信用报告.pdf"]).await;
+    let application_url =
+        try_get(&http, &format!("{}/url", s.url)).await.unwrap().as_str().unwrap().to_owned();
+    s.logout().await;
+
+    // The operator reviews, completes against the five conditions and starts the notice (today).
+    s.login(&app.url, "op.clerk").await;
+    s.goto(&application_url).await;
+    s.type_into("#move-review textarea[name=summary]", "资料齐全，经营状况良好").await;
+    s.script("document.querySelector('#move-review input[name=date]').value = '2026-11-27';").await;
+    s.click("#move-review button[type=submit]").await;
+    s.wait_for(&["审查记录", "资料齐全，经营状况良好"]).await;
+    s.script(
+        "document.querySelectorAll('#move-complete input[type=checkbox]').forEach(c => c.checked = true);",
+    )
+    .await;
+    s.click("#move-complete button[type=submit]").await;
+    s.wait_for(&["开始公示"]).await;
+    s.click("#move-notice button[type=submit]").await;
+    // Fri 11-27 + 5 working days = Fri 12-04.
+    s.wait_for(&["2026年11月27日", "2026年12月4日"]).await;
+
+    // The public portal shows the notice with its dates, without signing in.
+    s.logout().await;
+    s.goto(&format!("{}/public/notices", app.url)).await;
+    s.wait_for(&["高原特色农业合作社信贷", "2026年12月4日"]).await;
+
+    // After the notice (Sat 12-05), the operator signs a 3-year agreement.
+    app.advance(chrono::Duration::days(8));
+    s.login(&app.url, "op.clerk").await;
+    s.goto(&application_url).await;
+    s.script("document.querySelector('#move-sign input[name=end]').value = '2029-12-05';").await;
+    s.click("#move-sign button[type=submit]").await;
+    s.wait_for(&["已签约"]).await;
+    s.logout().await;
+
+    // The developer sees the signed agreement.
+    s.login(&app.url, "fintech.clerk").await;
+    s.goto(&application_url).await;
+    let page = s.wait_for(&["已签约", "开发利用协议"]).await;
+    assert!(page.contains("2029"), "the agreement's term is shown");
+
+    wd(&http, reqwest::Method::DELETE, &s.url, None).await;
+    app.stop().await;
+    drop(driver);
+}
