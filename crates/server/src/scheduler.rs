@@ -38,6 +38,41 @@ pub struct TickReport {
     pub attestations_flagged: usize,
     /// Operation agreements whose term started (in force) or ended (expired).
     pub agreements_advanced: usize,
+    /// Organisation to-dos (filings, registrations, reviews …) that passed their deadline: their
+    /// people were told, once.
+    pub tasks_overdue_notified: usize,
+}
+
+/// Tells the people of each organisation whose to-do passed its deadline (in the platform and through
+/// the notifier), once per task; the desk already shows it in red.
+async fn notify_overdue_tasks(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> AppResult<usize> {
+    let today = crate::web::beijing_date(now);
+    let mut n = 0;
+    for task in state.store.overdue_unnotified_tasks(today).await? {
+        let people: Vec<User> = state
+            .store
+            .users_of_org(task.org_id)
+            .await?
+            .into_iter()
+            .filter(|u| u.active)
+            .filter(|u| task.role.as_deref().is_none_or(|r| u.roles.iter().any(|x| x.code() == r)))
+            .collect();
+        let title = format!("已逾期：{}", task.title);
+        let mut tx = state.store.begin(now, &yunshu_store::AuditCtx::system("scheduler")).await?;
+        if !tx.mark_task_overdue(&task).await? {
+            tx.rollback().await?;
+            continue;
+        }
+        for u in &people {
+            tx.notify(u.id, &title, Some(&task.link)).await?;
+        }
+        tx.commit().await?;
+        for u in &people {
+            state.notifier.send(u, &title, &task.link);
+        }
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// Runs every job once at the state's "now".
@@ -49,5 +84,7 @@ pub async fn tick(state: &AppState) -> AppResult<TickReport> {
         rectifications_overdue: crate::services::evaluations::flag_overdue_rectifications(state, now).await?,
         attestations_flagged: crate::services::sanctions::flag_overdue(state, now).await?,
         agreements_advanced: crate::services::plans::advance_agreements(state, now).await?,
+        // Last: the jobs above close the tasks they settle (a lapsed application's supplement).
+        tasks_overdue_notified: notify_overdue_tasks(state, now).await?,
     })
 }

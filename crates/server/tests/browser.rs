@@ -496,6 +496,12 @@ async fn onboarding_from_application_to_signed_agreement_through_the_browser() {
     s.logout().await;
     s.goto(&format!("{}/public/notices", app.url)).await;
     s.wait_for(&["高原特色农业合作社信贷", "2026年12月4日"]).await;
+    s.script(
+        "[...document.querySelectorAll('a')].find(a => a.closest('tr') && \
+         a.closest('tr').textContent.includes('高原特色农业合作社信贷')).click();",
+    )
+    .await;
+    s.wait_for(&["拟选定开发主体公示", "云数公〔2026〕", "云数运营（云南）有限公司", "提出异议"]).await;
 
     // After the notice (Sat 12-05), the operator signs a 3-year agreement.
     app.advance(chrono::Duration::days(8));

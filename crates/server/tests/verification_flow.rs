@@ -80,6 +80,15 @@ async fn verification_answered_or_escalated_on_the_right_working_day() {
     let amr_user = app.user_id("amr.clerk").await;
     let notes = app.state.store.notifications_of_user(amr_user).await.unwrap();
     assert!(notes.iter().any(|n| n.title.contains("逾期未答复")), "{notes:?}");
+    // The generic job told the provider its to-do is overdue, once.
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| n.title.starts_with("已逾期：") && n.title.contains("市场主体登记信息"))
+            .count(),
+        2,
+        "{notes:?}"
+    );
 
     // The late answer closes the provider's and the bureau's to-dos and is marked late.
     let r = app
@@ -107,6 +116,9 @@ async fn verification_answered_or_escalated_on_the_right_working_day() {
     assert!(html.contains("市场主体登记信息"));
     let recs = app.state.store.audit_recent(Some(("verification", &vid.to_string())), 10).await.unwrap();
     let actions: Vec<&str> = recs.iter().rev().map(|r| r.record.action.as_str()).collect();
-    assert_eq!(actions, ["verification.raise", "verification.escalate", "verification.answer"]);
+    assert_eq!(
+        actions,
+        ["verification.raise", "verification.escalate", "task.overdue", "verification.answer"]
+    );
     app.stop().await;
 }

@@ -617,5 +617,10 @@ pub fn migrations(backend: Backend) -> Vec<Migration> {
         Migration { version: 5, statements: V5_COMMON.iter().map(|s| s.replace("{ID}", id)).collect() },
         Migration { version: 6, statements: V6_COMMON.iter().map(|s| s.replace("{ID}", id)).collect() },
         Migration { version: 7, statements: v7 },
+        // 8: when an organisation to-do passed its deadline and its people were told (once).
+        Migration {
+            version: 8,
+            statements: vec!["ALTER TABLE org_task ADD COLUMN overdue_notified_at TEXT".to_owned()],
+        },
     ]
 }

@@ -103,7 +103,44 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Open tasks whose due date is before `today` and whose organisation has not been told yet.
+    pub async fn overdue_unnotified_tasks(&self, today: NaiveDate) -> Result<Vec<OrgTask>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE t.done_at IS NULL AND t.overdue_notified_at IS NULL AND d.due_date < $1 \
+             ORDER BY d.due_date, t.id"
+        )))
+        .bind(today.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(task_from_row).collect()
+    }
+}
+
 impl Tx {
+    /// Records that a task's organisation was told it is overdue (once), audited as the scheduler's act.
+    pub async fn mark_task_overdue(&mut self, task: &OrgTask) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE org_task SET overdue_notified_at = $1 WHERE id = $2 AND overdue_notified_at IS NULL",
+        )
+        .bind(ts(self.now()))
+        .bind(task.id)
+        .execute(self.conn())
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.audit(crate::Change::ok(
+            "task.overdue",
+            task.subject_type.as_str(),
+            task.subject_id.clone(),
+            serde_json::json!({"task": task.id, "kind": task.kind, "due": task.due.map(|d| d.to_string()),
+                               "detail": format!("逾期：{}", task.title)}),
+        ))
+        .await?;
+        Ok(true)
+    }
+
     /// Opens a task, with a deadline when a period is given.
     pub async fn open_task(&mut self, task: &NewTask<'_>, period: Option<Period<'_>>) -> Result<i64> {
         let deadline_id = match period {

@@ -139,6 +139,14 @@ pub async fn seed_plans(state: &AppState, now: DateTime<Utc>) -> Result<(), Seed
     )
     .await?;
 
+    // A draft the agency is still writing (not submitted).
+    let ctx = as_user(state, "agency.clerk", now - Duration::days(2)).await?;
+    let input = PlanInput {
+        content: demo_content("云南省高原特色农业公共数据授权运营实施方案", "530000-AGR-001"),
+        feasibility: demo_feasibility(&ctx.today().to_string()),
+    };
+    step("plan.create", svc::create_plan(state, &ctx, &input).await)?;
+
     // The onboarding agreement of 云数运营 gets its selection, decision, 14 clauses and signatures.
     for (id, agency, operator) in state.store.agreements_without_detail().await? {
         let Some(base) = state.store.operation_agreement_of(operator).await? else { continue };

@@ -221,6 +221,7 @@ pub fn action_label(action: &str) -> &'static str {
         "registration.withdraw" => "撤回",
         "negative_list.add" => "列入负面清单",
         "dataset.import" => "导入数据",
+        "task.overdue" => "逾期提醒",
         "verification.raise" => "发起数据校核",
         "backflow.request" => "申请数据回流",
         "backflow.consent" => "同意回流",

@@ -592,6 +592,11 @@ pub async fn public_notices(
 #[template(path = "public_notice.html")]
 pub struct PublicNoticePage {
     pub n: NoticeRow,
+    /// 文号 of the notice, e.g. 云数公〔2026〕12号 (the application's id as serial).
+    pub doc_no: String,
+    /// The operator that publishes it, and the first day, for the signature line.
+    pub operator: String,
+    pub issued: String,
     pub description: String,
     pub csrf: String,
     pub error: String,
@@ -616,9 +621,21 @@ async fn public_notice_page(
     lodged: bool,
 ) -> AppResult<PublicNoticePage> {
     let rec = svc::public_notice(state, id, ctx.today()).await?;
-    let description = state.store.scenario(rec.application.scenario).await?.scenario.description;
+    let scenario = state.store.scenario(rec.application.scenario).await?.scenario;
+    let description = scenario.description.clone();
+    let start = rec.application.notices.last().map(|n| n.start).unwrap_or_else(|| ctx.today());
+    let doc_no = yunshu_domain::authorization::doc_number::DocNumber::new(
+        "云数公",
+        chrono::Datelike::year(&start),
+        u32::try_from(rec.id).unwrap_or(0),
+    )
+    .map(|d| d.to_string())
+    .unwrap_or_default();
     Ok(PublicNoticePage {
         n: notice_row(state, &rec).await?,
+        doc_no,
+        operator: org_name(state, scenario.operator).await?,
+        issued: super::zh_date(start),
         description,
         csrf: ctx.csrf.clone(),
         error: error.map(|e| e.message).unwrap_or_default(),
