@@ -1,7 +1,8 @@
 //! Pages of developer onboarding (授权管理 → 应用场景 / 开发主体申请) and the public notices with their
 //! objection form (开发主体公示, no login). Forms post to the same services as the API; on a
 //! validation error the page is shown again with the error beside the form (422 / 409). Materials
-//! are uploaded through the API (`POST /api/v1/materials`); the pages list them with their SM3 digest.
+//! are uploaded with the application form on the scenario page (or through `POST /api/v1/materials`);
+//! the pages list them with their SM3 digest.
 
 use std::collections::HashMap;
 
