@@ -475,6 +475,22 @@ async fn onboarding_from_application_to_signed_agreement_through_the_browser() {
         try_get(&http, &format!("{}/url", s.url)).await.unwrap().as_str().unwrap().to_owned();
     s.logout().await;
 
+    // The operator returns it for a newer credit report; the developer supplements with a file.
+    s.login(&app.url, "op.clerk").await;
+    s.goto(&application_url).await;
+    s.type_into("#move-request-supplement input[name=what]", "请补充近三个月的信用报告").await;
+    s.click("#move-request-supplement button[type=submit]").await;
+    s.wait_for(&["待补正", "请补充近三个月的信用报告"]).await;
+    s.logout().await;
+    s.login(&app.url, "fintech.clerk").await;
+    s.goto(&application_url).await;
+    let newer = app.dir.join("信用报告（更新）.pdf");
+    std::fs::write(&newer, b"%PDF-1.4 newer report").unwrap();
+    s.type_into("#move-supplement input[name=file_credit_report]", newer.to_str().unwrap()).await;
+    s.click("#move-supplement button[type=submit]").await;
+    s.wait_for(&["信用报告（更新）.pdf"]).await;
+    s.logout().await;
+
     // The operator reviews, completes against the five conditions and starts the notice (today).
     s.login(&app.url, "op.clerk").await;
     s.goto(&application_url).await;

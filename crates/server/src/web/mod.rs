@@ -85,6 +85,11 @@ pub fn router() -> Router<AppState> {
         .route("/onboarding/scenarios/{id}", get(onboarding::scenario))
         .route("/onboarding/scenarios/{id}/assessment", post(onboarding::assess_scenario))
         .route(
+            "/onboarding/applications/{id}/supplement-files",
+            post(onboarding::supplement_with_files)
+                .layer(axum::extract::DefaultBodyLimit::max(5 * 21 * 1024 * 1024)),
+        )
+        .route(
             "/onboarding/scenarios/{id}/apply",
             // Five materials of at most 20 MiB each, plus the form's overhead.
             post(onboarding::apply_with_files)

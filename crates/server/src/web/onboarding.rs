@@ -673,6 +673,32 @@ pub async fn lodge_objection(
     }
 }
 
+/// Reads the `file_{kind}` parts of a multipart form (a part without a chosen file is skipped) and
+/// uploads each as a material of the caller's organisation; returns their ids.
+async fn upload_parts(
+    state: &AppState,
+    ctx: &Ctx,
+    multipart: &mut axum::extract::Multipart,
+) -> AppResult<Vec<i64>> {
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        AppError::invalid("file", "upload.malformed", format!("上传内容不完整：{e}"))
+    };
+    let mut ids = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        let Some(kind) = field.name().and_then(|n| n.strip_prefix("file_")).map(str::to_owned) else {
+            continue;
+        };
+        let name = field.file_name().unwrap_or("").to_owned();
+        if name.is_empty() {
+            continue;
+        }
+        let media = field.content_type().unwrap_or("application/octet-stream").to_owned();
+        let bytes = field.bytes().await.map_err(malformed)?;
+        ids.push(svc::upload_material(state, ctx, &kind, &name, &media, &bytes).await?.0);
+    }
+    Ok(ids)
+}
+
 /// The web application: one file per material kind (`file_{kind}`), uploaded and submitted in one
 /// multipart post (the CSRF token is in the action URL). A refused file or a missing required material
 /// shows the scenario page again with the reason; files uploaded before the refusal stay with the
@@ -683,49 +709,39 @@ pub async fn apply_with_files(
     Path(id): Path<i64>,
     mut multipart: axum::extract::Multipart,
 ) -> AppResult<Response> {
-    let mut ids = Vec::new();
-    let mut failure = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                failure = Some(AppError::invalid("file", "upload.malformed", format!("上传内容不完整：{e}")));
-                break;
-            }
-        };
-        let Some(kind) = field.name().and_then(|n| n.strip_prefix("file_")).map(str::to_owned) else {
-            continue;
-        };
-        let name = field.file_name().unwrap_or("").to_owned();
-        if name.is_empty() {
-            continue;
-        }
-        let media = field.content_type().unwrap_or("application/octet-stream").to_owned();
-        let bytes = match field.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                failure = Some(AppError::invalid("file", "upload.malformed", format!("上传内容不完整：{e}")));
-                break;
-            }
-        };
-        match svc::upload_material(&state, &ctx, &kind, &name, &media, &bytes).await {
-            Ok((mid, _)) => ids.push(mid),
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    let result = match failure {
-        Some(e) => Err(e),
-        None => svc::apply(&state, &ctx, id, &svc::MaterialsInput { material_ids: ids }).await,
+    let result = match upload_parts(&state, &ctx, &mut multipart).await {
+        Ok(ids) => svc::apply(&state, &ctx, id, &svc::MaterialsInput { material_ids: ids }).await,
+        Err(e) => Err(e),
     };
     match result {
         Ok(aid) => Ok(Redirect::to(&format!("/onboarding/applications/{aid}")).into_response()),
         Err(e) if form_error(&e) => {
             let status = e.status;
             Ok((status, page(&scenario_page(&state, &ctx, id, Some(e)).await?)).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The supplement with files, the same way: the corrected or missing materials in one post.
+pub async fn supplement_with_files(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+    mut multipart: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let result = match upload_parts(&state, &ctx, &mut multipart).await {
+        Ok(ids) => {
+            let input = svc::AppMoveInput { material_ids: ids, ..Default::default() };
+            svc::move_application(&state, &ctx, id, AppMove::Supplement, &input).await.map(|_| ())
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/onboarding/applications/{id}")).into_response()),
+        Err(e) if form_error(&e) => {
+            let status = e.status;
+            Ok((status, page(&application_page(&state, &ctx, id, Some(e)).await?)).into_response())
         }
         Err(e) => Err(e),
     }
