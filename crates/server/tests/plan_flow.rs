@@ -470,3 +470,58 @@ async fn the_pages_take_structured_items_and_name_what_is_missing() {
     assert!(page.contains("云数运营") || page.contains("运营"));
     app.stop().await;
 }
+
+/// Clause 9 and 12: the agency renews an agreement in force only when the operator's evaluations allow
+/// it (the demo's 云数运营 is in 限期整改, so renewal is refused), and terminates it with a reason.
+#[tokio::test]
+async fn renewal_follows_the_evaluations_and_termination_needs_a_reason() {
+    let app = common::TestApp::spawn().await;
+    let agency = app.token("agency.clerk").await;
+    let list = app.api_get(&agency, "/api/v1/agreements").await;
+    let a = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["status"] == "in_force" || a["status"] == "renewed")
+        .unwrap_or_else(|| panic!("no agreement in force in the demo: {list}"))
+        .clone();
+    let id = a["id"].as_i64().unwrap();
+    let end = chrono::NaiveDate::parse_from_str(a["term_end"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    let new_end = end + chrono::Duration::days(365);
+    let r = app
+        .api_post(
+            &agency,
+            &format!("/api/v1/agreements/{id}/renew"),
+            Some(json!({"new_end": new_end.to_string()})),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "operation_agreement.renewal_refused", "{e}");
+    // Only the agency acts; the operator cannot terminate its own agreement.
+    let op = app.token("op.head").await;
+    let r =
+        app.api_post(&op, &format!("/api/v1/agreements/{id}/terminate"), Some(json!({"reason": "x"}))).await;
+    assert_eq!(r.status(), 403);
+    let r = app.api_post(&agency, &format!("/api/v1/agreements/{id}/terminate"), Some(json!({}))).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().await.unwrap()["field"], "reason");
+    let r = app
+        .api_post(
+            &agency,
+            &format!("/api/v1/agreements/{id}/terminate"),
+            Some(json!({"reason": "运营机构严重违反协议约定"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "terminated");
+    let r = app
+        .api_post(
+            &agency,
+            &format!("/api/v1/agreements/{id}/renew"),
+            Some(json!({"new_end": new_end.to_string()})),
+        )
+        .await;
+    assert_eq!(r.status(), 409, "a terminated agreement is not renewed");
+    app.stop().await;
+}

@@ -73,6 +73,7 @@ fn agreement_err(e: OperatorError) -> AppError {
         OperatorError::NoParticipants | OperatorError::WinnerNotParticipant => Some("participants"),
         OperatorError::MethodUnnamed => Some("method_note"),
         OperatorError::IndustryDepartmentMissing => Some("industry_department"),
+        OperatorError::ReasonRequired => Some("reason"),
         _ => None,
     };
     match field {
@@ -495,6 +496,17 @@ pub struct AgreementMoveInput {
     /// file: the filing date (default today).
     #[serde(default)]
     pub filed_on: String,
+    /// renew: the new end date.
+    #[serde(default)]
+    pub new_end: String,
+    /// renew: justification and approver when the renewal period exceeds 5 years.
+    #[serde(default)]
+    pub justification: String,
+    #[serde(default)]
+    pub approved_by: String,
+    /// terminate: the reason.
+    #[serde(default)]
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -503,6 +515,11 @@ pub enum AgreementMove {
     Decision,
     Sign,
     File,
+    /// Clause 9: renewal for a new end date, refused while the operator's latest evaluation failed or a
+    /// rectification is open.
+    Renew,
+    /// Clause 12: termination with a reason.
+    Terminate,
 }
 
 impl AgreementMove {
@@ -512,6 +529,8 @@ impl AgreementMove {
             "decision" => AgreementMove::Decision,
             "sign" => AgreementMove::Sign,
             "file" => AgreementMove::File,
+            "renew" => AgreementMove::Renew,
+            "terminate" => AgreementMove::Terminate,
             _ => return None,
         })
     }
@@ -529,6 +548,19 @@ pub async fn move_agreement(
     let mut rec = agreement_for(state, ctx, id, action).await?;
     let today = ctx.today();
     let sid = id.to_string();
+    // The operator's evaluations decide whether it may be renewed (read before the write transaction).
+    let standing = if mv == AgreementMove::Renew {
+        Some(
+            super::evaluations::standing(
+                state,
+                rec.operator_org_id,
+                yunshu_domain::authorization::evaluation::EvaluationRelation::AgencyToOperator,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
     match mv {
         AgreementMove::Content => {
@@ -589,6 +621,27 @@ pub async fn move_agreement(
                 )
                 .await?;
             }
+        }
+        AgreementMove::Renew => {
+            let new_end = parse_date("new_end", &input.new_end)?;
+            let long_term = if input.justification.trim().is_empty() {
+                None
+            } else {
+                Some(yunshu_domain::authorization::LongTermApproval {
+                    justification: input.justification.trim().to_owned(),
+                    approved_by: input.approved_by.trim().to_owned(),
+                    approved_on: today,
+                    doc_number: None,
+                })
+            };
+            let standing = standing.unwrap_or_default();
+            rec.agreement.renew(new_end, long_term, &standing, today).map_err(agreement_err)?;
+            tx.save_agreement(id, &rec.agreement, "op_agreement.renew").await?;
+        }
+        AgreementMove::Terminate => {
+            rec.agreement.terminate(&input.reason, today).map_err(agreement_err)?;
+            tx.close_tasks("agreement.filing", &sid).await?;
+            tx.save_agreement(id, &rec.agreement, "op_agreement.terminate").await?;
         }
         AgreementMove::File => {
             let filed_on = opt_date("filed_on", &input.filed_on)?.unwrap_or(today);

@@ -564,6 +564,10 @@ pub struct AgreementForm {
     pub outcome: String,
     pub minutes_ref: String,
     pub filed_on: String,
+    pub new_end: String,
+    pub justification: String,
+    pub approved_by: String,
+    pub reason: String,
 }
 
 impl AgreementForm {
@@ -643,6 +647,10 @@ impl AgreementForm {
             minutes_ref: self.minutes_ref.clone(),
             parties: Vec::new(),
             filed_on: self.filed_on.clone(),
+            new_end: self.new_end.clone(),
+            justification: self.justification.clone(),
+            approved_by: self.approved_by.clone(),
+            reason: self.reason.clone(),
         }
     }
 }
@@ -722,6 +730,8 @@ pub struct AgreementPage {
     pub draft: bool,
     pub can_manage: bool,
     pub can_file: bool,
+    /// In force or renewed: the agency may renew (clause 9) or terminate (clause 12).
+    pub live: bool,
     pub today: String,
     pub error: String,
     pub history: Vec<HistoryRow>,
@@ -758,6 +768,7 @@ async fn agreement_page(
         can_manage: ctx.allowed(state, "plan.manage", &res),
         can_file: ctx.allowed(state, "filing.record", &res)
             && rec.agreement.filing.status == FilingStatus::Due,
+        live: matches!(rec.agreement.status, AgreementStatus::InForce | AgreementStatus::Renewed),
         today: ctx.today().to_string(),
         error: error.map(|e| e.message).unwrap_or_default(),
         history: history(state, "operation_agreement", &id.to_string()).await?,
