@@ -261,6 +261,7 @@ pub const ROUTES: &[RouteSpec] = &[
     page(Method::GET, "/onboarding/scenarios/{id}", "application.view", "应用场景详情"),
     page(Method::POST, "/onboarding/scenarios/{id}/assessment", "scenario.manage", "评估主动提出的场景"),
     page(Method::POST, "/onboarding/scenarios/{id}/apply", "application.apply", "上传材料并申请参与场景"),
+    page(Method::POST, "/onboarding/scenarios/proposals", "application.apply", "主动提出应用场景"),
     page(Method::POST, "/onboarding/applications/{id}/supplement-files", "application.apply", "上传补正材料"),
     page(Method::GET, "/onboarding/applications", "application.view", "开发主体申请"),
     page(Method::GET, "/onboarding/applications/{id}", "application.view", "开发主体申请详情"),

@@ -195,6 +195,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/onboarding/scenarios/{id}", ONBOARD_VIEW),
     ("POST", "/onboarding/scenarios/{id}/assessment", ONBOARD_OPERATOR),
     ("POST", "/onboarding/scenarios/{id}/apply", ONBOARD_APPLY),
+    ("POST", "/onboarding/scenarios/proposals", ONBOARD_APPLY),
     ("POST", "/onboarding/applications/{id}/supplement-files", ONBOARD_APPLY),
     ("GET", "/onboarding/applications", ONBOARD_VIEW),
     ("GET", "/onboarding/applications/{id}", ONBOARD_VIEW),

@@ -472,3 +472,62 @@ async fn the_demo_has_every_onboarding_state() {
     assert_eq!(after["objections"].as_array().unwrap().len(), 1);
     app.stop().await;
 }
+
+/// A company proposes its own scenario through the page; the operator assesses it through the page.
+#[tokio::test]
+async fn a_company_proposes_a_scenario_and_the_operator_assesses_it_in_the_pages() {
+    let app = common::TestApp::spawn().await;
+    let (dev, csrf) = app.login("travel.clerk").await;
+    let operator = app.state.store.user_by_username("op.clerk").await.unwrap().unwrap().org_id;
+    let page =
+        dev.get(format!("{}/onboarding/scenarios", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("主动提出应用场景"));
+    let r = dev
+        .post(format!("{}/onboarding/scenarios/proposals", app.url))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("operator_org_id", &operator.to_string()),
+            ("title", "边境口岸跨境物流时效分析"),
+            ("description", "利用口岸通关与物流数据分析中老铁路跨境物流时效"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    let page = dev.get(format!("{}{url}", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("边境口岸跨境物流时效分析") && page.contains("主动提出"), "{page}");
+    // An empty title is refused beside the form.
+    let r = dev
+        .post(format!("{}/onboarding/scenarios/proposals", app.url))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("operator_org_id", &operator.to_string()),
+            ("title", ""),
+            ("description", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    // The operator assesses it: all three aspects pass, the scenario opens.
+    let (op, op_csrf) = app.login("op.clerk").await;
+    let r = op
+        .post(format!("{}{url}/assessment", app.url))
+        .form(&[
+            ("_csrf", op_csrf.as_str()),
+            ("need_passed", "1"),
+            ("need_reason", "跨境贸易企业需求明确"),
+            ("compliance_passed", "1"),
+            ("compliance_reason", "不涉及数据出境"),
+            ("security_passed", "1"),
+            ("security_reason", "仅使用汇总统计"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status() == 303 || r.status() == 200, "{}", r.status());
+    let page = op.get(format!("{}{url}", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("征集中"), "{page}");
+    app.stop().await;
+}

@@ -84,6 +84,7 @@ pub fn router() -> Router<AppState> {
         .route("/onboarding/scenarios", get(onboarding::scenarios).post(onboarding::publish_scenario))
         .route("/onboarding/scenarios/{id}", get(onboarding::scenario))
         .route("/onboarding/scenarios/{id}/assessment", post(onboarding::assess_scenario))
+        .route("/onboarding/scenarios/proposals", post(onboarding::propose_scenario))
         .route(
             "/onboarding/applications/{id}/supplement-files",
             post(onboarding::supplement_with_files)

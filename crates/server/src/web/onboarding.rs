@@ -49,6 +49,8 @@ pub struct ScenariosPage {
     pub l: Layout,
     pub rows: Vec<ScenarioRow>,
     pub can_publish: bool,
+    /// A developer may propose its own scenario to one of these operators (id, name).
+    pub operators: Vec<(i64, String)>,
     pub error: String,
     pub title: String,
     pub description: String,
@@ -74,9 +76,22 @@ async fn scenarios_page(
             created: zh_date(s.scenario.created_on),
         });
     }
+    let operators = if ctx.allowed(state, "application.apply", &own) {
+        state
+            .store
+            .orgs_in_region("")
+            .await?
+            .into_iter()
+            .filter(|o| o.active && o.org_type == yunshu_domain::party::OrgType::Operator)
+            .map(|o| (o.id, o.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(ScenariosPage {
         l,
         rows,
+        operators,
         can_publish: ctx.allowed(state, "scenario.manage", &own),
         error: error.map(|e| e.message).unwrap_or_default(),
         title: form.map(|f| f.title.clone()).unwrap_or_default(),
@@ -742,6 +757,22 @@ pub async fn supplement_with_files(
         Err(e) if form_error(&e) => {
             let status = e.status;
             Ok((status, page(&application_page(&state, &ctx, id, Some(e)).await?)).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A developer proposes its own scenario to an operator (主动提出); the operator then assesses it.
+pub async fn propose_scenario(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Form(f): Form<ScenarioInput>,
+) -> AppResult<Response> {
+    match svc::propose_scenario(&state, &ctx, &f).await {
+        Ok(id) => Ok(Redirect::to(&format!("/onboarding/scenarios/{id}")).into_response()),
+        Err(e) if form_error(&e) => {
+            let status = e.status;
+            Ok((status, page(&scenarios_page(&state, &ctx, Some(e), Some(&f)).await?)).into_response())
         }
         Err(e) => Err(e),
     }
