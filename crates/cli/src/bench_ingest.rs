@@ -195,7 +195,7 @@ async fn run_in(dir: &std::path::Path, rows: u64, runs: usize) -> Result<(), Str
         "P3 full scan of a {:.1} MB Parquet version (MB/s, median of {runs}):",
         parquet_bytes as f64 / 1e6
     );
-    println!("  encrypted store (SM4 + HMAC-SM3 per chunk)      {enc:>8.1}");
+    println!("  encrypted store (SM4-CTR + GHASH tag per chunk){enc:>8.1}");
     println!("  plain Parquet                                   {plain_scan:>8.1}");
     println!("  SM4 limit                                       {sm4_limit:>8.1}");
     println!(

@@ -1,4 +1,4 @@
-//! SM4-CTR and HMAC-SM3 primitives, key derivation and the throughput probe.
+//! SM4-CTR, the GHASH-based tag, HMAC-SM3 key derivation and the throughput probe.
 //!
 //! CTR mode is written here (a dozen lines) rather than pulled from the `ctr` crate because
 //! the counter layout is part of our object format: the counter block for byte offset `o` of
@@ -23,7 +23,7 @@ pub(crate) type HmacSm3 = Hmac<Sm3>;
 /// Blocks of keystream generated per `encrypt_blocks` call (1 KiB).
 const KS_BLOCKS: usize = 64;
 
-/// Length of MAC tags (HMAC-SM3 truncated to 128 bits).
+/// Length of MAC tags (128 bits).
 pub const TAG_LEN: usize = 16;
 
 /// A 128-bit secret key (master or data key), wiped on drop.
@@ -76,11 +76,21 @@ pub(crate) fn hmac_sm3(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
 }
 
 /// The keys one object (or one key-wrapping operation) uses, derived from a 128-bit secret:
-/// `enc = HMAC-SM3(secret, "<domain>/enc")[..16]`, `mac = HMAC-SM3(secret, "<domain>/mac")`.
-/// Separate keys for SM4 and HMAC, so no key is used in two algorithms.
+/// `enc = HMAC-SM3(secret, "<domain>/enc")[..16]`, `mac = HMAC-SM3(secret, "<domain>/mac")` split into
+/// the GHASH key's SM4 key (first half; `H = SM4(0¹²⁸)` as in GCM) and the mask key (second half).
+/// No key is used in two roles.
 pub(crate) struct DerivedKeys {
     cipher: Sm4,
-    mac: HmacSm3,
+    /// GHASH key H.
+    hash_key: [u8; 16],
+    /// SM4 key of the per-message mask.
+    mask: Sm4,
+}
+
+impl Drop for DerivedKeys {
+    fn drop(&mut self) {
+        self.hash_key.zeroize();
+    }
 }
 
 impl DerivedKeys {
@@ -90,11 +100,16 @@ impl DerivedKeys {
         let mut key = Zeroizing::new([0u8; 16]);
         key.copy_from_slice(&enc[..16]);
         let cipher = Sm4::new(&(*key).into());
-        let mac = match <HmacSm3 as hmac::KeyInit>::new_from_slice(mac_key.as_slice()) {
-            Ok(m) => m,
-            Err(_) => HmacSm3::new(&Default::default()),
-        };
-        DerivedKeys { cipher, mac }
+        let mut half = Zeroizing::new([0u8; 16]);
+        half.copy_from_slice(&mac_key[..16]);
+        let mut h = Block::<Sm4>::default();
+        Sm4::new(&(*half).into()).encrypt_block(&mut h);
+        let mut hash_key = [0u8; 16];
+        hash_key.copy_from_slice(&h);
+        h.zeroize();
+        half.copy_from_slice(&mac_key[16..32]);
+        let mask = Sm4::new(&(*half).into());
+        DerivedKeys { cipher, hash_key, mask }
     }
 
     /// XORs the SM4-CTR keystream into `data`, starting at keystream block `first_block`.
@@ -102,15 +117,34 @@ impl DerivedKeys {
         ctr_xor(&self.cipher, nonce, first_block, data);
     }
 
-    /// Truncated HMAC-SM3 tag of the concatenation of `parts`.
+    /// The tag of `parts`: the last part is the message (a chunk's ciphertext), the ones before it
+    /// its context (object nonce, chunk index, last flag; or the wrap nonce), which every caller makes
+    /// unique per message under one key. GCM's construction with SM4:
+    /// `GHASH_H(pad(context) ‖ pad(message) ‖ len(context) ‖ len(message)) ⊕ SM4_mask(SM3(context)[..16])`
+    /// — a Carter–Wegman MAC whose mask never repeats for a key because the context does not.
     pub(crate) fn tag(&self, parts: &[&[u8]]) -> [u8; TAG_LEN] {
-        let mut mac = self.mac.clone();
-        for p in parts {
-            mac.update(p);
+        use ghash::universal_hash::UniversalHash;
+        let (message, context) = parts.split_last().map(|(m, c)| (*m, c)).unwrap_or((&[][..], &[][..]));
+        let mut ctx_bytes = Vec::with_capacity(context.iter().map(|p| p.len()).sum());
+        for p in context {
+            ctx_bytes.extend_from_slice(p);
         }
-        let full: [u8; 32] = mac.finalize().into_bytes().into();
+        let mut g = ghash::GHash::new(&self.hash_key.into());
+        g.update_padded(&ctx_bytes);
+        g.update_padded(message);
+        let mut lengths = [0u8; 16];
+        lengths[..8].copy_from_slice(&((ctx_bytes.len() as u64) * 8).to_be_bytes());
+        lengths[8..].copy_from_slice(&((message.len() as u64) * 8).to_be_bytes());
+        g.update_padded(&lengths);
+        let hashed = g.finalize();
+        let digest: [u8; 32] = <Sm3 as sm3::Digest>::digest(&ctx_bytes).into();
+        let mut mask = Block::<Sm4>::default();
+        mask.copy_from_slice(&digest[..16]);
+        self.mask.encrypt_block(&mut mask);
         let mut tag = [0u8; TAG_LEN];
-        tag.copy_from_slice(&full[..TAG_LEN]);
+        for (t, (a, b)) in tag.iter_mut().zip(hashed.iter().zip(mask.iter())) {
+            *t = a ^ b;
+        }
         tag
     }
 

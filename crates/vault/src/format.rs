@@ -10,9 +10,10 @@
 //!
 //! * Every object has at least one chunk: an empty object is one empty chunk whose tag carries
 //!   the last flag, so cutting an object back to its header is detected like any truncation.
-//! * The chunk tag is `HMAC-SM3(mac_key, nonce || chunk index u64 BE || is_last u8 || ciphertext)`
-//!   truncated to 16 bytes: the index catches reordering, the last flag catches truncation at a
-//!   chunk boundary, the MAC catches edits.
+//! * The chunk tag is the GCM-style MAC of `DerivedKeys::tag` over the context
+//!   `nonce || chunk index u64 BE || is_last u8` and the ciphertext (GHASH masked with SM4 of the
+//!   context's SM3): the index catches reordering, the last flag catches truncation at a chunk
+//!   boundary, the MAC catches edits.
 //! * The header tag is the same MAC over all header bytes before it, so the plaintext length and
 //!   chunk size cannot be altered either.
 //! * The plaintext length is [`STREAMED`] for objects written by a multipart upload (the header is
