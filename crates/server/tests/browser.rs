@@ -297,10 +297,32 @@ impl Session<'_> {
         .await;
     }
 
+    /// Clicks an element; a click that leads to a new page returns once that page has replaced the
+    /// old one (a marker set on the old document is gone and the new one is loaded), so the next
+    /// step never finds an element of the page being left (stale element) or matches its text.
     async fn click(&self, css: &str) {
+        let exec = format!("{}/execute/sync", self.url);
+        let mark = json!({"script": "window.__ysOld = true; return true;", "args": []});
+        let _ = self.http.post(&exec).json(&mark).send().await;
         let el = find(self.http, &self.url, css).await;
         wd(self.http, reqwest::Method::POST, &format!("{}/element/{el}/click", self.url), Some(json!({})))
             .await;
+        // Up to 3 s for a navigation to begin and finish; a click that stays on the page (a checkbox,
+        // an option) simply waits it out.
+        let probe =
+            json!({"script": "return (window.__ysOld === true) ? 'old' : document.readyState;", "args": []});
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let stays = css.starts_with("input[") || css.contains(" option[");
+        while !stays && Instant::now() < deadline {
+            let state = match self.http.post(&exec).json(&probe).send().await {
+                Ok(r) => r.json::<Value>().await.ok().and_then(|v| v["value"].as_str().map(str::to_owned)),
+                Err(_) => None,
+            };
+            if state.as_deref() == Some("complete") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn select(&self, css: &str, value: &str) {
