@@ -671,7 +671,11 @@ impl Registration {
         Ok(Registration { reg_type, status: RegistrationStatus::Applied, notice: None })
     }
 
-    fn expect(&self, from: RegistrationStatus, action: &'static str) -> Result<(), RegistrationError> {
+    fn require_status(
+        &self,
+        from: RegistrationStatus,
+        action: &'static str,
+    ) -> Result<(), RegistrationError> {
         if self.status == from {
             Ok(())
         } else {
@@ -681,7 +685,7 @@ impl Registration {
 
     /// 受理.
     pub fn accept(&mut self) -> Result<(), RegistrationError> {
-        self.expect(RegistrationStatus::Applied, "受理")?;
+        self.require_status(RegistrationStatus::Applied, "受理")?;
         self.status = RegistrationStatus::Accepted;
         Ok(())
     }
@@ -709,7 +713,7 @@ impl Registration {
 
     /// The applicant resubmits after correcting.
     pub fn resubmit(&mut self) -> Result<(), RegistrationError> {
-        self.expect(RegistrationStatus::Returned, "重新提交")?;
+        self.require_status(RegistrationStatus::Returned, "重新提交")?;
         self.status = RegistrationStatus::Applied;
         Ok(())
     }
@@ -735,7 +739,7 @@ impl Registration {
         days: u32,
         cal: &WorkCalendar,
     ) -> Result<NaiveDate, RegistrationError> {
-        self.expect(RegistrationStatus::Accepted, "公示")?;
+        self.require_status(RegistrationStatus::Accepted, "公示")?;
         let last =
             cal.add_working_days(today, days).map_err(|e| RegistrationError::Calendar(e.message_zh()))?;
         self.status = RegistrationStatus::InNotice;
@@ -745,7 +749,7 @@ impl Registration {
 
     /// 赋码, only after the last day of the notice has passed.
     pub fn assign_code(&mut self, today: NaiveDate) -> Result<(), RegistrationError> {
-        self.expect(RegistrationStatus::InNotice, "赋码")?;
+        self.require_status(RegistrationStatus::InNotice, "赋码")?;
         if let Some((_, last)) = self.notice
             && today <= last
         {

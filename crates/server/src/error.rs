@@ -49,6 +49,12 @@ impl AppError {
         AppError::new(StatusCode::NOT_FOUND, "not_found", "您访问的页面或记录不存在")
     }
 
+    /// A refusal a form shows beside itself with the values kept (422 invalid field, 409 wrong state),
+    /// rather than on an error page.
+    pub fn is_form_error(&self) -> bool {
+        self.status == StatusCode::UNPROCESSABLE_ENTITY || self.status == StatusCode::CONFLICT
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
         AppError::new(StatusCode::CONFLICT, code, message)
     }

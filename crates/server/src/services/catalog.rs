@@ -234,15 +234,9 @@ pub async fn set_items(state: &AppState, ctx: &Ctx, id: i64, items: &[ItemForm])
 
 /// The registration body that serves a region: the most local active one whose area contains it.
 async fn registration_body_for(state: &AppState, r: &ResourceRecord) -> AppResult<i64> {
-    let orgs = state.store.orgs_in_region("").await?;
-    orgs.iter()
-        .filter(|o| o.active && o.org_type == OrgType::RegistrationBody)
-        .filter(|o| r.region.as_str().starts_with(o.region.scope_prefix()))
-        .max_by_key(|o| o.region.scope_prefix().len())
-        .map(|o| o.id)
-        .ok_or_else(|| {
-            AppError::conflict("registration.no_body", "本地区尚未指定登记机构，请联系数据主管部门")
-        })
+    super::serving_org(state, OrgType::RegistrationBody, &r.region).await?.map(|o| o.id).ok_or_else(|| {
+        AppError::conflict("registration.no_body", "本地区尚未指定登记机构，请联系数据主管部门")
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -39,6 +39,23 @@ fn id_error(field: &'static str, label: &str, e: IdError) -> AppError {
     AppError::invalid(field, e.code(), format!("{label}：{}", e.message_zh()))
 }
 
+/// The organisation of `org_type` that serves `region`: the most local active one whose area contains
+/// it (a prefecture's registration body before the province's). Registration, escalation of overdue
+/// verification requests and the registration certificate all ask this.
+pub async fn serving_org(
+    state: &AppState,
+    org_type: OrgType,
+    region: &RegionCode,
+) -> AppResult<Option<Organisation>> {
+    Ok(state
+        .store
+        .orgs_in_region("")
+        .await?
+        .into_iter()
+        .filter(|o| o.active && o.org_type == org_type && state.regions.contains(&o.region, region))
+        .max_by_key(|o| state.regions.ancestors(&o.region).len()))
+}
+
 pub fn org_resource(org: &Organisation) -> PolicyResource {
     PolicyResource::Org { id: org.id, region: org.region }
 }

@@ -127,15 +127,7 @@ pub async fn visible(state: &AppState, ctx: &Ctx) -> AppResult<Vec<(RequestRecor
 
 /// The data authority that supervises a resource: the most local active one whose area contains it.
 async fn authority_for(state: &AppState, r: &ResourceRecord) -> AppResult<Option<i64>> {
-    Ok(state
-        .store
-        .orgs_in_region("")
-        .await?
-        .into_iter()
-        .filter(|o| o.active && o.org_type == OrgType::DataAuthority)
-        .filter(|o| r.region.as_str().starts_with(o.region.scope_prefix()))
-        .max_by_key(|o| o.region.scope_prefix().len())
-        .map(|o| o.id))
+    Ok(super::serving_org(state, OrgType::DataAuthority, &r.region).await?.map(|o| o.id))
 }
 
 /// The scheduler's job: escalates every request overdue on `today` to the data authority (a task

@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use yunshu_domain::party::OrgType;
 use yunshu_domain::regions::RegionLevel;
@@ -95,14 +94,10 @@ pub async fn list(State(state): State<AppState>, Extension(ctx): Extension<Ctx>)
     Ok(page(&backflow_page(&state, &ctx, None).await?).into_response())
 }
 
-fn form_error(e: &AppError) -> bool {
-    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT
-}
-
 async fn done(state: &AppState, ctx: &Ctx, r: AppResult<()>) -> AppResult<Response> {
     match r {
         Ok(()) => Ok(Redirect::to("/backflow").into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&backflow_page(state, ctx, Some(e)).await?)).into_response())
         }

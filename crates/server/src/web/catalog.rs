@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use yunshu_domain::catalog::{
@@ -240,10 +239,6 @@ pub async fn new_resource(
     Ok(page(&new_page(&state, &ctx, f, None).await?).into_response())
 }
 
-fn form_error(e: &AppError) -> bool {
-    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT
-}
-
 pub async fn create_resource(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
@@ -251,7 +246,7 @@ pub async fn create_resource(
 ) -> AppResult<Response> {
     match svc::create_resource(&state, &ctx, &f).await {
         Ok((id, _)) => Ok(Redirect::to(&format!("/catalog/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&new_page(&state, &ctx, f, Some(e)).await?)).into_response())
         }
@@ -485,7 +480,7 @@ pub async fn save_items(
     let items = items_from_form(&pairs);
     match svc::set_items(&state, &ctx, id, &items).await {
         Ok(()) => Ok(Redirect::to(&format!("/catalog/{id}#items")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&resource_page(&state, &ctx, id, Some(items), Some(e)).await?)).into_response())
         }
@@ -501,7 +496,7 @@ pub async fn apply_registration(
 ) -> AppResult<Response> {
     match svc::apply_registration(&state, &ctx, id, &f).await {
         Ok(reg) => Ok(Redirect::to(&format!("/registrations/{reg}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&resource_page(&state, &ctx, id, None, Some(e)).await?)).into_response())
         }
@@ -517,7 +512,7 @@ pub async fn exclude(
 ) -> AppResult<Response> {
     match svc::exclude_resource(&state, &ctx, id, &f).await {
         Ok(_) => Ok(Redirect::to(&format!("/catalog/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&resource_page(&state, &ctx, id, None, Some(e)).await?)).into_response())
         }
@@ -733,7 +728,7 @@ pub async fn move_registration(
     let mv = RegMove::parse(&mv).ok_or_else(AppError::not_found)?;
     match svc::move_registration(&state, &ctx, id, mv, &f).await {
         Ok(()) => Ok(Redirect::to(&format!("/registrations/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&registration_page(&state, &ctx, id, Some(e)).await?)).into_response())
         }
@@ -768,16 +763,11 @@ pub async fn certificate(
         return Err(AppError::conflict("registration.not_coded", "该登记申请尚未赋码，无登记证书"));
     }
     let issued = super::beijing_date(g.updated_at);
-    let body = state
-        .store
-        .orgs_in_region("")
-        .await?
-        .into_iter()
-        .filter(|o| o.org_type == yunshu_domain::party::OrgType::RegistrationBody)
-        .filter(|o| r.region.as_str().starts_with(o.region.scope_prefix()))
-        .max_by_key(|o| o.region.scope_prefix().len())
-        .map(|o| o.name)
-        .unwrap_or_default();
+    let body =
+        crate::services::serving_org(&state, yunshu_domain::party::OrgType::RegistrationBody, &r.region)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
     Ok(page(&CertificatePage {
         doc_no: format!("云数登〔{}〕{}号", chrono::Datelike::year(&issued), g.id),
         reg_code: g.reg_code.clone().or(r.reg_code.clone()).unwrap_or_default(),
@@ -855,7 +845,7 @@ pub async fn review_negative(
 ) -> AppResult<Response> {
     match svc::review_negative(&state, &ctx, id, &f).await {
         Ok(()) => Ok(Redirect::to("/negative-list").into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&negative_page(&state, &ctx, Some(e)).await?)).into_response())
         }

@@ -6,7 +6,6 @@
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Multipart, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -291,10 +290,6 @@ pub async fn data(
     Ok(page(&data_page(&state, &ctx, id, q.version, None, String::new()).await?).into_response())
 }
 
-fn form_error(e: &AppError) -> bool {
-    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT
-}
-
 /// The upload: fields `sheet` (optional, before the file) and `file`, streamed into the importer.
 pub async fn upload(
     State(state): State<AppState>,
@@ -368,7 +363,7 @@ pub async fn upload(
             Ok(page(&data_page(&state, &ctx, id, Some(imported.version_id), None, flash).await?)
                 .into_response())
         }
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&data_page(&state, &ctx, id, None, Some(e), String::new()).await?))
                 .into_response())
@@ -389,7 +384,7 @@ pub async fn decide(
     };
     match svc::decide_version(&state, &ctx, vid, accept).await {
         Ok(()) => Ok(Redirect::to(&format!("/catalog/{id}/data")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&data_page(&state, &ctx, id, None, Some(e), String::new()).await?))
                 .into_response())
@@ -406,7 +401,7 @@ pub async fn add_rule(
 ) -> AppResult<Response> {
     match svc::add_rule(&state, &ctx, id, &f).await {
         Ok(_) => Ok(Redirect::to(&format!("/catalog/{id}/data#rules")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&data_page(&state, &ctx, id, None, Some(e), String::new()).await?))
                 .into_response())

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use yunshu_domain::authorization::doc_number::DocNumber;
 use yunshu_domain::authorization::evaluation::{EvaluationRelation, EvaluationStatus};
@@ -28,10 +27,6 @@ use crate::services::evaluations::{
     self as svc, ConcludeInput, MaterialRequestInput, OpenEvaluationInput, RectStep, RectificationInput,
     ScoreItemInput, SubmitMaterialsInput,
 };
-
-fn form_error(e: &AppError) -> bool {
-    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT
-}
 
 pub struct EvaluationRow {
     pub id: i64,
@@ -182,7 +177,7 @@ pub async fn open(
     .await;
     match result {
         Ok(id) => Ok(Redirect::to(&format!("/evaluations/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&list_page(&state, &ctx, Some(e)).await?)).into_response())
         }
@@ -422,7 +417,7 @@ pub async fn act(
     .await;
     match result {
         Ok(target) => Ok(Redirect::to(&format!("/evaluations/{target}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&detail_page(&state, &ctx, id, Some(e)).await?)).into_response())
         }

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use yunshu_domain::authorization::developer::{ApplicationStatus, QualificationCondition, ScenarioStatus};
@@ -25,10 +24,6 @@ use crate::services::onboarding::{
     self as svc, AppMove, AppMoveInput, AssessmentInput, CheckInput, ObjectionDecisionInput, ObjectionInput,
     ScenarioInput,
 };
-
-fn form_error(e: &AppError) -> bool {
-    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT
-}
 
 async fn org_name(state: &AppState, id: i64) -> AppResult<String> {
     Ok(state.store.org(id).await?.name)
@@ -110,7 +105,7 @@ pub async fn publish_scenario(
 ) -> AppResult<Response> {
     match svc::publish_scenario(&state, &ctx, &f).await {
         Ok(id) => Ok(Redirect::to(&format!("/onboarding/scenarios/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&scenarios_page(&state, &ctx, Some(e), Some(&f)).await?)).into_response())
         }
@@ -246,7 +241,7 @@ pub async fn assess_scenario(
     };
     match svc::assess_scenario(&state, &ctx, id, &input).await {
         Ok(()) => Ok(Redirect::to(&format!("/onboarding/scenarios/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&scenario_page(&state, &ctx, id, Some(e)).await?)).into_response())
         }
@@ -541,7 +536,7 @@ pub async fn move_application(
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/onboarding/applications/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&application_page(&state, &ctx, id, Some(e)).await?)).into_response())
         }
@@ -557,7 +552,7 @@ pub async fn decide_objection(
 ) -> AppResult<Response> {
     match svc::decide_objection(&state, &ctx, id, oid, &f).await {
         Ok(_) => Ok(Redirect::to(&format!("/onboarding/applications/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&application_page(&state, &ctx, id, Some(e)).await?)).into_response())
         }
@@ -679,7 +674,7 @@ pub async fn lodge_objection(
 ) -> AppResult<Response> {
     match svc::lodge_objection(&state, &ctx, id, &f).await {
         Ok(_) => Ok(Redirect::to(&format!("/public/notices/{id}?lodged=1")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&public_notice_page(&state, &ctx, id, Some(e), Some(&f), false).await?))
                 .into_response())
@@ -730,7 +725,7 @@ pub async fn apply_with_files(
     };
     match result {
         Ok(aid) => Ok(Redirect::to(&format!("/onboarding/applications/{aid}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&scenario_page(&state, &ctx, id, Some(e)).await?)).into_response())
         }
@@ -754,7 +749,7 @@ pub async fn supplement_with_files(
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/onboarding/applications/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&application_page(&state, &ctx, id, Some(e)).await?)).into_response())
         }
@@ -770,7 +765,7 @@ pub async fn propose_scenario(
 ) -> AppResult<Response> {
     match svc::propose_scenario(&state, &ctx, &f).await {
         Ok(id) => Ok(Redirect::to(&format!("/onboarding/scenarios/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&scenarios_page(&state, &ctx, Some(e), Some(&f)).await?)).into_response())
         }

@@ -7,7 +7,6 @@
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,10 +26,6 @@ use crate::extract::{Form, Path};
 use crate::services::plans::{
     self as svc, AgreementInput, AgreementMove, AgreementMoveInput, PlanInput, PlanMove, PlanMoveInput,
 };
-
-fn form_error(e: &AppError) -> bool {
-    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT
-}
 
 fn lines(s: &str) -> impl Iterator<Item = &str> {
     s.lines().map(str::trim).filter(|l| !l.is_empty())
@@ -340,7 +335,7 @@ pub async fn create_plan(
     let input = PlanInput { content: f.content(), feasibility: f.feasibility() };
     match svc::create_plan(&state, &ctx, &input).await {
         Ok(id) => Ok(Redirect::to(&format!("/authorization/plans/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&plans_page(&state, &ctx, Some(e), Some(f)).await?)).into_response())
         }
@@ -427,7 +422,7 @@ pub async fn move_plan(
     let mv = PlanMove::parse(&mv).ok_or_else(AppError::not_found)?;
     match svc::move_plan(&state, &ctx, id, mv, &f.move_input()).await {
         Ok(next) => Ok(Redirect::to(&format!("/authorization/plans/{next}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             let keep = if mv == PlanMove::Edit { Some(f) } else { None };
             Ok((status, page(&plan_page(&state, &ctx, id, Some(e), keep).await?)).into_response())
@@ -711,7 +706,7 @@ pub async fn create_agreement(
 ) -> AppResult<Response> {
     match svc::create_agreement(&state, &ctx, &f.create_input()).await {
         Ok(id) => Ok(Redirect::to(&format!("/authorization/agreements/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&agreements_page(&state, &ctx, Some(e), Some(f)).await?)).into_response())
         }
@@ -794,7 +789,7 @@ pub async fn move_agreement(
     let mv = AgreementMove::parse(&mv).ok_or_else(AppError::not_found)?;
     match svc::move_agreement(&state, &ctx, id, mv, &f.move_input()).await {
         Ok(()) => Ok(Redirect::to(&format!("/authorization/agreements/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             let keep = if mv == AgreementMove::Content { Some(f) } else { None };
             Ok((status, page(&agreement_page(&state, &ctx, id, Some(e), keep).await?)).into_response())

@@ -7,7 +7,6 @@
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use yunshu_domain::authorization::sanction::SanctionKind;
 use yunshu_domain::authorization::termination::TerminationStatus;
@@ -25,10 +24,6 @@ use crate::extract::{Form, Path};
 use crate::services::sanctions::{
     self as svc, AttestInput, LiftInput, SanctionInput, TerminateInput, VerifyInput,
 };
-
-fn form_error(e: &AppError) -> bool {
-    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT
-}
 
 async fn org_name(state: &AppState, id: i64) -> AppResult<String> {
     Ok(state.store.org(id).await?.name)
@@ -192,7 +187,7 @@ pub async fn impose(
     };
     match svc::impose(&state, &ctx, &input).await {
         Ok(_) => Ok(Redirect::to("/sanctions").into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&sanctions_page(&state, &ctx, Some(e)).await?)).into_response())
         }
@@ -208,7 +203,7 @@ pub async fn lift(
 ) -> AppResult<Response> {
     match svc::lift(&state, &ctx, id, &f).await {
         Ok(_) => Ok(Redirect::to("/sanctions").into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&sanctions_page(&state, &ctx, Some(e)).await?)).into_response())
         }
@@ -350,7 +345,7 @@ pub async fn termination(
 async fn after(state: &AppState, ctx: &Ctx, agreement_id: i64, r: AppResult<()>) -> AppResult<Response> {
     match r {
         Ok(()) => Ok(Redirect::to(&format!("/dev-agreements/{agreement_id}/termination")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&termination_page(state, ctx, agreement_id, Some(e)).await?)).into_response())
         }

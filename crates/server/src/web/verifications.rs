@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::templates::{HistoryRow, Layout};
@@ -160,10 +159,6 @@ pub async fn detail(
     Ok(page(&detail_page(&state, &ctx, id, None).await?).into_response())
 }
 
-fn form_error(e: &AppError) -> bool {
-    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT
-}
-
 pub async fn answer(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
@@ -172,7 +167,7 @@ pub async fn answer(
 ) -> AppResult<Response> {
     match svc::answer(&state, &ctx, id, &f).await {
         Ok(()) => Ok(Redirect::to(&format!("/verifications/{id}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             Ok((status, page(&detail_page(&state, &ctx, id, Some(e)).await?)).into_response())
         }
@@ -196,7 +191,7 @@ pub async fn raise(
     };
     match svc::raise(&state, &ctx, id, &input).await {
         Ok(v) => Ok(Redirect::to(&format!("/verifications/{v}")).into_response()),
-        Err(e) if form_error(&e) => {
+        Err(e) if e.is_form_error() => {
             let status = e.status;
             let url = format!("/catalog/{id}");
             Ok((
