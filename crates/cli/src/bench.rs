@@ -31,11 +31,32 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// The sandbox (P1): the developer's query through the whole policy layer (a), the same query
+    /// protected by hand (b) and unprotected (c), on generated people/payments/enterprises. The full
+    /// size is 2M people, 10M payments, 200k enterprises.
+    Sandbox {
+        #[arg(long, default_value_t = 2_000_000)]
+        people: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<(), String> {
     match cmd {
         BenchCommand::Ingest { rows, runs } => crate::bench_ingest::run(rows, runs).await,
+        BenchCommand::Sandbox { people, runs } => {
+            use yunshu_sandbox::bench;
+            let size = bench::Size { people, payments_per_person: 5, enterprises: (people / 10).max(100) };
+            let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+            let started = Instant::now();
+            let data = bench::generate(size, partitions).map_err(|e| e.message_zh())?;
+            println!("generated {} payments in {:.1} s", data.rows, started.elapsed().as_secs_f64());
+            let figures =
+                bench::run(&data, runs).await.map_err(|e| format!("{}: {}", e.code(), e.message_zh()))?;
+            print!("{}", bench::report(size, data.rows, runs, &figures));
+            Ok(())
+        }
         BenchCommand::Audit { records, postgres } => {
             let dir = std::env::temp_dir().join(format!("yunshu-bench-{}", std::process::id()));
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

@@ -314,6 +314,7 @@ async fn demo(port: u16, bind: &str, storage: Storage) -> Result<(), CliError> {
     yunshu_server::demo::seed_evaluations(&state, now).await.map_err(msg)?;
     yunshu_server::demo::seed_plans(&state, now).await.map_err(msg)?;
     yunshu_server::demo::seed_sanctions(&state, now).await.map_err(msg)?;
+    yunshu_server::demo::seed_data_use(&state, now).await.map_err(msg)?;
     state.checkpoint().await.map_err(msg)?;
     let addr: SocketAddr = format!("{bind}:{port}").parse().map_err(msg)?;
     let listener = tokio::net::TcpListener::bind(addr)

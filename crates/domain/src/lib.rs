@@ -12,7 +12,9 @@
 //! - [`verification`]: data verification requests and objections (Art. 17, 10 working days);
 //! - [`approval`]: internal approval chains (经办 → 负责人 → 分管领导, 会签/或签, 退回/撤回/转办/催办);
 //! - [`authorization`]: authorization management (Art. 6–13, 21, 25(5), 26): plans, operation and
-//!   development agreements, onboarding, blacklist, termination, evaluations.
+//!   development agreements, onboarding, blacklist, termination, evaluations;
+//! - [`data_use`]: data-use requests (Art. 20), projects, security assessments (Art. 25(3)), grants and
+//!   their combined grade (关联汇聚, Art. 28), the per-query access chain, the airlock and the ε budget.
 
 #[macro_use]
 mod macros;
@@ -21,6 +23,7 @@ pub mod approval;
 pub mod authorization;
 pub mod calendar;
 pub mod catalog;
+pub mod data_use;
 pub mod ids;
 pub mod party;
 pub mod personnel;

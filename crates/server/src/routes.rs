@@ -367,6 +367,52 @@ pub const ROUTES: &[RouteSpec] = &[
         "Act on an agreement: content, decision, sign (agency); file (provincial data bureau)",
     )
     .io(Some("AgreementMoveInput"), Some("AgreementView")),
+    // Data-use requests, projects, security assessments and grants (Art. 20, 21, 25(3), 28). Route
+    // level: the parties and the readers; handlers check data_use.operate / data_use.decide /
+    // project.manage on the object.
+    page(Method::GET, "/data-use/requests", "data_use.view", "数据使用申请"),
+    page(Method::POST, "/data-use/requests", "data_use.operate", "保存数据使用申请草稿"),
+    page(Method::GET, "/data-use/requests/new", "data_use.operate", "新建数据使用申请页"),
+    page(Method::GET, "/data-use/requests/{id}", "data_use.view", "数据使用申请详情"),
+    page(Method::GET, "/data-use/requests/{id}/print", "data_use.view", "数据使用审批表（打印）"),
+    page(Method::POST, "/data-use/requests/{id}/{move}", "data_use.view", "数据使用申请办理"),
+    page(Method::GET, "/projects", "project.view", "开发项目"),
+    page(Method::POST, "/projects", "project.manage", "新建开发项目"),
+    page(Method::GET, "/projects/{id}", "project.view", "开发项目详情"),
+    page(Method::POST, "/projects/{id}/assessments", "data_use.operate", "记录安全评估"),
+    page(Method::POST, "/projects/{id}/grants", "data_use.operate", "授权数据项"),
+    page(Method::POST, "/grants/{id}/revoke", "data_use.operate", "撤销授权"),
+    api(Method::GET, "/api/v1/data-use-requests", "data_use.view", "Data-use requests the caller takes part in or reads")
+        .io(None, Some("DataUseRequestView[]")),
+    api(Method::POST, "/api/v1/data-use-requests", "data_use.operate", "The operator drafts a data-use request over one provider's registered resources")
+        .io(Some("RequestInput"), Some("Created")),
+    api(Method::GET, "/api/v1/data-use-requests/{id}", "data_use.view", "One data-use request with its fields, decisions and deadlines")
+        .io(None, Some("DataUseRequestView")),
+    api(
+        Method::POST,
+        "/api/v1/data-use-requests/{id}/{move}",
+        "data_use.view",
+        "Act on a request: submit, withdraw (operator); approve, refuse (data authority, provider)",
+    )
+    .io(Some("RequestMoveInput"), Some("DataUseRequestView")),
+    api(Method::GET, "/api/v1/projects", "project.view", "Developer projects the caller takes part in or reads")
+        .io(None, Some("ProjectView[]")),
+    api(Method::POST, "/api/v1/projects", "project.manage", "The developer opens a project under its development agreement")
+        .io(Some("ProjectInput"), Some("Created")),
+    api(Method::GET, "/api/v1/projects/{id}", "project.view", "One project with its assessments and grants")
+        .io(None, Some("ProjectView")),
+    api(Method::POST, "/api/v1/assessments", "data_use.operate", "The operator records a security assessment for (project, approved request)")
+        .io(Some("SecurityAssessmentInput"), Some("Created")),
+    api(Method::GET, "/api/v1/assessments/{id}", "project.view", "One security assessment")
+        .io(None, Some("SecurityAssessmentView")),
+    api(Method::POST, "/api/v1/grants", "data_use.operate", "The operator grants fields of an approved, assessed request to a project")
+        .io(Some("GrantForm"), Some("Created")),
+    api(Method::GET, "/api/v1/grants/{id}", "project.view", "One grant: fields, classes, row scope, k, expiry, combined grade")
+        .io(None, Some("GrantView")),
+    api(Method::POST, "/api/v1/grants/{id}/revoke", "data_use.operate", "The operator revokes a grant, with a reason")
+        .io(Some("RevokeInput"), Some("GrantView")),
+    api(Method::GET, "/api/v1/grants/{id}/chain", "project.view", "Whether the grant's whole access chain holds today, with the reason")
+        .io(None, Some("ChainView")),
 ];
 
 /// Finds the row for a matched path and method.

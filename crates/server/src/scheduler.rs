@@ -1,7 +1,7 @@
 //! The scheduler: jobs that turn the passing of time into state — overdue verification requests are
 //! escalated to the data authority, applications whose supplement deadline passed lapse, rectifications
 //! past their due date are flagged overdue, deletion attestations overdue after a termination are
-//! flagged to the operator and the bureau — run every
+//! flagged to the operator and the bureau, approved data-use requests past their validity expire — run every
 //! few minutes by the server (and on demand in tests, with the
 //! test clock). Each job is idempotent: it acts only on what is due and not yet handled, in its own
 //! audited transaction.
@@ -38,6 +38,8 @@ pub struct TickReport {
     pub attestations_flagged: usize,
     /// Operation agreements whose term started (in force) or ended (expired).
     pub agreements_advanced: usize,
+    /// Approved data-use requests past their validity, now expired (Art. 20).
+    pub data_use_expired: usize,
     /// Organisation to-dos (filings, registrations, reviews …) that passed their deadline: their
     /// people were told, once.
     pub tasks_overdue_notified: usize,
@@ -84,6 +86,7 @@ pub async fn tick(state: &AppState) -> AppResult<TickReport> {
         rectifications_overdue: crate::services::evaluations::flag_overdue_rectifications(state, now).await?,
         attestations_flagged: crate::services::sanctions::flag_overdue(state, now).await?,
         agreements_advanced: crate::services::plans::advance_agreements(state, now).await?,
+        data_use_expired: crate::services::data_use::expire_lapsed(state, now).await?,
         // Last: the jobs above close the tasks they settle (a lapsed application's supplement).
         tasks_overdue_notified: notify_overdue_tasks(state, now).await?,
     })

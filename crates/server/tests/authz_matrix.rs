@@ -85,6 +85,17 @@ const PLAN_MANAGE: &str = "DDDDDADDDDDDD";
 /// filing.record: the provincial data bureau's 经办/负责人.
 const FILING_RECORD: &str = "DDADDDDDDDDDD";
 
+/// data_use.view: the 经办/负责人 of the operator and of providers and public utilities (their own
+/// requests), of data authorities and supervisors (their area); not administrators, not reviewers.
+const DATA_USE_VIEW: &str = "DDADDDDADAADA";
+/// data_use.operate (draft, submit, withdraw, assess, grant, revoke): the operator's 经办/负责人.
+const DATA_USE_OPERATE: &str = "DDDDDDDADDDDD";
+/// project.view: the 经办/负责人 of operators and developers (own projects), of data authorities and
+/// supervisors (their area).
+const PROJECT_VIEW: &str = "DDADDDDAADDDA";
+/// project.manage: the developer's 经办/负责人.
+const PROJECT_MANAGE: &str = "DDDDDDDDADDDD";
+
 const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/login", ALL),
     // Public; a signed-in user with an empty form gets a validation error, still not refused.
@@ -270,6 +281,32 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/agreements", PLAN_MANAGE),
     ("GET", "/api/v1/agreements/{id}", PLAN_VIEW),
     ("POST", "/api/v1/agreements/{id}/{move}", PLAN_VIEW),
+    // Data use (Art. 20, 21, 25(3), 28). Route level: parties and readers; handlers check the object.
+    ("GET", "/data-use/requests", DATA_USE_VIEW),
+    ("POST", "/data-use/requests", DATA_USE_OPERATE),
+    ("GET", "/data-use/requests/new", DATA_USE_OPERATE),
+    ("GET", "/data-use/requests/{id}", DATA_USE_VIEW),
+    ("GET", "/data-use/requests/{id}/print", DATA_USE_VIEW),
+    ("POST", "/data-use/requests/{id}/{move}", DATA_USE_VIEW),
+    ("GET", "/projects", PROJECT_VIEW),
+    ("POST", "/projects", PROJECT_MANAGE),
+    ("GET", "/projects/{id}", PROJECT_VIEW),
+    ("POST", "/projects/{id}/assessments", DATA_USE_OPERATE),
+    ("POST", "/projects/{id}/grants", DATA_USE_OPERATE),
+    ("POST", "/grants/{id}/revoke", DATA_USE_OPERATE),
+    ("GET", "/api/v1/data-use-requests", DATA_USE_VIEW),
+    ("POST", "/api/v1/data-use-requests", DATA_USE_OPERATE),
+    ("GET", "/api/v1/data-use-requests/{id}", DATA_USE_VIEW),
+    ("POST", "/api/v1/data-use-requests/{id}/{move}", DATA_USE_VIEW),
+    ("GET", "/api/v1/projects", PROJECT_VIEW),
+    ("POST", "/api/v1/projects", PROJECT_MANAGE),
+    ("GET", "/api/v1/projects/{id}", PROJECT_VIEW),
+    ("POST", "/api/v1/assessments", DATA_USE_OPERATE),
+    ("GET", "/api/v1/assessments/{id}", PROJECT_VIEW),
+    ("POST", "/api/v1/grants", DATA_USE_OPERATE),
+    ("GET", "/api/v1/grants/{id}", PROJECT_VIEW),
+    ("POST", "/api/v1/grants/{id}/revoke", DATA_USE_OPERATE),
+    ("GET", "/api/v1/grants/{id}/chain", PROJECT_VIEW),
 ];
 
 fn fill(path: &str, org_id: i64, user_id: i64) -> String {

@@ -581,6 +581,111 @@ const V7_COMMON: &[&str] = &[
     "CREATE INDEX evaluation_rect ON evaluation(rect_open, rect_due)",
 ];
 
+/// Data-use requests (Art. 20), developer projects, security assessments (Art. 25(3)) and grants
+/// (Art. 21, 28): the chain that gives a sandbox project raw fields. Every domain value is kept in
+/// columns (no JSON), so that each link round-trips and can be checked on every query.
+const V9_COMMON: &[&str] = &[
+    "CREATE TABLE data_use_request (
+        id {ID},
+        operator_org_id BIGINT NOT NULL REFERENCES org(id),
+        provider_org_id BIGINT NOT NULL REFERENCES org(id),
+        authority_org_id BIGINT REFERENCES org(id),
+        scenario_id BIGINT NOT NULL REFERENCES scenario(id),
+        purpose TEXT NOT NULL,
+        row_scope TEXT NOT NULL,
+        valid_until TEXT NOT NULL,
+        status TEXT NOT NULL,
+        submitted_on TEXT,
+        created_by BIGINT NOT NULL REFERENCES app_user(id),
+        version BIGINT NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )",
+    "CREATE INDEX data_use_request_operator ON data_use_request(operator_org_id)",
+    "CREATE INDEX data_use_request_provider ON data_use_request(provider_org_id)",
+    "CREATE INDEX data_use_request_status ON data_use_request(status, valid_until)",
+    "CREATE TABLE data_use_field (
+        request_id BIGINT NOT NULL REFERENCES data_use_request(id),
+        idx BIGINT NOT NULL,
+        resource_id BIGINT NOT NULL REFERENCES data_resource(id),
+        item TEXT NOT NULL,
+        usage_class TEXT NOT NULL,
+        justification TEXT NOT NULL,
+        consent_required BIGINT NOT NULL DEFAULT 0,
+        consented BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (request_id, idx)
+    )",
+    "CREATE TABLE data_use_decision (
+        request_id BIGINT NOT NULL REFERENCES data_use_request(id),
+        side TEXT NOT NULL,
+        org_id BIGINT NOT NULL REFERENCES org(id),
+        user_id BIGINT NOT NULL REFERENCES app_user(id),
+        decided_on TEXT NOT NULL,
+        approved BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (request_id, side)
+    )",
+    "CREATE TABLE sandbox_project (
+        id {ID},
+        developer_org_id BIGINT NOT NULL REFERENCES org(id),
+        operator_org_id BIGINT NOT NULL REFERENCES org(id),
+        agreement_id BIGINT NOT NULL REFERENCES development_agreement(id),
+        scenario_id BIGINT NOT NULL REFERENCES scenario(id),
+        name TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        status TEXT NOT NULL,
+        opened_on TEXT NOT NULL,
+        closed_on TEXT,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE INDEX sandbox_project_developer ON sandbox_project(developer_org_id)",
+    "CREATE INDEX sandbox_project_operator ON sandbox_project(operator_org_id)",
+    "CREATE TABLE security_assessment (
+        id {ID},
+        operator_org_id BIGINT NOT NULL REFERENCES org(id),
+        project_id BIGINT NOT NULL REFERENCES sandbox_project(id),
+        request_id BIGINT NOT NULL REFERENCES data_use_request(id),
+        risks TEXT NOT NULL,
+        measures TEXT NOT NULL,
+        conclusion TEXT NOT NULL,
+        conditions TEXT NOT NULL,
+        assessor_id BIGINT NOT NULL REFERENCES app_user(id),
+        assessed_on TEXT NOT NULL,
+        valid_until TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE INDEX security_assessment_project ON security_assessment(project_id)",
+    "CREATE TABLE sandbox_grant (
+        id {ID},
+        project_id BIGINT NOT NULL REFERENCES sandbox_project(id),
+        request_id BIGINT NOT NULL REFERENCES data_use_request(id),
+        assessment_id BIGINT NOT NULL REFERENCES security_assessment(id),
+        row_scope TEXT NOT NULL,
+        k BIGINT NOT NULL,
+        epsilon TEXT,
+        granted_on TEXT NOT NULL,
+        expires_on TEXT NOT NULL,
+        combined_grade TEXT NOT NULL,
+        combined_reasons TEXT NOT NULL,
+        linked_quasi TEXT NOT NULL,
+        granted_by BIGINT NOT NULL REFERENCES app_user(id),
+        revoked_by BIGINT REFERENCES app_user(id),
+        revoked_on TEXT,
+        revoke_reason TEXT,
+        created_at TEXT NOT NULL
+    )",
+    "CREATE INDEX sandbox_grant_project ON sandbox_grant(project_id)",
+    "CREATE TABLE sandbox_grant_field (
+        grant_id BIGINT NOT NULL REFERENCES sandbox_grant(id),
+        idx BIGINT NOT NULL,
+        resource_id BIGINT NOT NULL REFERENCES data_resource(id),
+        item TEXT NOT NULL,
+        usage_class TEXT NOT NULL,
+        PRIMARY KEY (grant_id, idx)
+    )",
+];
+
 /// A migration: its version and statements, already specialised for the backend.
 pub struct Migration {
     pub version: i64,
@@ -621,6 +726,12 @@ pub fn migrations(backend: Backend) -> Vec<Migration> {
         Migration {
             version: 8,
             statements: vec!["ALTER TABLE org_task ADD COLUMN overdue_notified_at TEXT".to_owned()],
+        },
+        Migration { version: 9, statements: V9_COMMON.iter().map(|s| s.replace("{ID}", id)).collect() },
+        // 10: the sandbox's query history, outbox, reviews and downloads.
+        Migration {
+            version: 10,
+            statements: crate::sandbox_runs::V10_COMMON.iter().map(|s| s.replace("{ID}", id)).collect(),
         },
     ]
 }

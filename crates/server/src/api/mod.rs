@@ -4,6 +4,7 @@
 pub mod backflow;
 pub mod calendar;
 pub mod catalog;
+pub mod data_use;
 pub mod datasets;
 pub mod evaluations;
 pub mod onboarding;
@@ -70,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/agreements/{id}", get(plans::get_agreement))
         .route("/api/v1/agreements/{id}/{move}", post(plans::move_agreement))
         .merge(evaluation_routes())
+        .merge(data_use_routes())
         .route("/api/v1/sanctions", get(sanctions::list).post(sanctions::impose))
         .route("/api/v1/sanctions/{id}/lift", post(sanctions::lift))
         .route("/api/v1/scenarios/{id}/access", get(sanctions::access))
@@ -94,6 +96,22 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Evaluations (Art. 26). Evidence is uploaded as the raw request body, up to the material limit.
+/// Data-use requests, projects, assessments and grants (Art. 20, 21, 25(3), 28).
+fn data_use_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/data-use-requests", get(data_use::list_requests).post(data_use::create_request))
+        .route("/api/v1/data-use-requests/{id}", get(data_use::get_request))
+        .route("/api/v1/data-use-requests/{id}/{move}", post(data_use::move_request))
+        .route("/api/v1/projects", get(data_use::list_projects).post(data_use::open_project))
+        .route("/api/v1/projects/{id}", get(data_use::get_project))
+        .route("/api/v1/assessments", post(data_use::record_assessment))
+        .route("/api/v1/assessments/{id}", get(data_use::get_assessment))
+        .route("/api/v1/grants", post(data_use::create_grant))
+        .route("/api/v1/grants/{id}", get(data_use::get_grant))
+        .route("/api/v1/grants/{id}/revoke", post(data_use::revoke_grant))
+        .route("/api/v1/grants/{id}/chain", get(data_use::grant_chain))
+}
+
 fn evaluation_routes() -> Router<AppState> {
     let material_limit = usize::try_from(services::onboarding::SETTINGS.material_max_bytes)
         .unwrap_or(usize::MAX)

@@ -4,12 +4,14 @@
 //! organisations are fictional; identifiers are generated with valid check characters.
 
 mod catalog;
+mod data_use;
 pub mod datasets;
 mod evaluations;
 mod onboarding;
 mod plans;
 mod sanctions;
 pub use catalog::seed_catalog;
+pub use data_use::seed_data_use;
 pub use evaluations::seed_evaluations;
 pub use onboarding::seed_onboarding;
 pub use plans::seed_plans;

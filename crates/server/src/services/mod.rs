@@ -19,6 +19,7 @@ use yunshu_store::users::{IdentityResult, NewUser, User};
 
 pub mod backflow;
 pub mod catalog;
+pub mod data_use;
 pub mod datasets;
 pub mod evaluations;
 pub mod onboarding;

@@ -4,6 +4,7 @@
 
 pub mod backflow;
 pub mod catalog;
+pub mod data_use;
 pub mod datasets;
 pub mod evaluations;
 pub mod onboarding;
@@ -113,6 +114,16 @@ pub fn router() -> Router<AppState> {
         .route("/public/notices", get(onboarding::public_notices))
         .route("/public/notices/{id}", get(onboarding::public_notice))
         .route("/public/notices/{id}/objections", post(onboarding::lodge_objection))
+        .route("/data-use/requests", get(data_use::requests).post(data_use::create_request))
+        .route("/data-use/requests/new", get(data_use::new_request))
+        .route("/data-use/requests/{id}", get(data_use::request))
+        .route("/data-use/requests/{id}/print", get(data_use::print_request))
+        .route("/data-use/requests/{id}/{move}", post(data_use::move_request))
+        .route("/projects", get(data_use::projects).post(data_use::open_project))
+        .route("/projects/{id}", get(data_use::project))
+        .route("/projects/{id}/assessments", post(data_use::record_assessment))
+        .route("/projects/{id}/grants", post(data_use::create_grant))
+        .route("/grants/{id}/revoke", post(data_use::revoke_grant))
         .route("/authorization/plans", get(plans::plans).post(plans::create_plan))
         .route("/authorization/plans/{id}", get(plans::plan))
         .route("/authorization/plans/{id}/print", get(plans::print_plan))
@@ -289,6 +300,16 @@ pub fn action_label(action: &str) -> &'static str {
         "op_agreement.sign" => "签署运营协议",
         "op_agreement.file" => "运营协议备案",
         "op_agreement.advance" => "运营协议状态随期限变化",
+        "data_use.draft" => "保存数据使用申请草稿",
+        "data_use.submit" => "提交数据使用申请",
+        "data_use.withdraw" => "撤回数据使用申请",
+        "data_use.approve" => "同意数据使用申请",
+        "data_use.refuse" => "不同意数据使用申请",
+        "data_use.expire" => "数据使用申请到期失效",
+        "project.open" => "新建开发项目",
+        "assessment.record" => "记录安全评估",
+        "grant.create" => "授权数据项",
+        "grant.revoke" => "撤销授权",
         _ => "操作",
     }
 }
@@ -386,6 +407,16 @@ pub async fn layout(
             }
             None => menu.push(MenuGroup { title: "授权管理".into(), items: plans }),
         }
+    }
+    let mut data_use = Vec::new();
+    if can("data_use.view") {
+        data_use.push(item("数据使用申请", "/data-use/requests"));
+    }
+    if can("project.view") {
+        data_use.push(item("开发项目", "/projects"));
+    }
+    if !data_use.is_empty() {
+        menu.push(MenuGroup { title: "数据使用".into(), items: data_use });
     }
     if can("evaluation.view") {
         let evaluations = vec![item("评价评估", "/evaluations")];

@@ -79,6 +79,7 @@ impl TestApp {
         yunshu_server::demo::seed_evaluations(&state, now).await.unwrap();
         yunshu_server::demo::seed_plans(&state, now).await.unwrap();
         yunshu_server::demo::seed_sanctions(&state, now).await.unwrap();
+        yunshu_server::demo::seed_data_use(&state, now).await.unwrap();
         std::fs::create_dir_all(dir.join("audit")).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

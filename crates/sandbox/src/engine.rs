@@ -1,0 +1,553 @@
+//! The sandbox session: one per query run, holding only the tables granted to one project.
+//!
+//! [`Sandbox::run`] is the real-data path: parse (DDL, DML and statements disabled) → analyse → the plan
+//! check and rewrite of [`crate::check`] → physical plan → a threshold gate installed right above each
+//! gated aggregation → a final check that every granted table is read through its policy scan →
+//! execution under memory and time caps, cancellable → gate columns stripped. Errors raised while data is
+//! read are never shown (their text may hold values). [`Sandbox::run_open`] is the plain path for dummy
+//! data and the benchmark baselines: the same statement restrictions, no policy.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use arrow::array::{Array, AsArray, BooleanArray};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::{Int64Type, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion::common::DataFusionError;
+use datafusion::common::tree_node::TreeNode;
+use datafusion::datasource::TableProvider;
+use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryLimit, MemoryPool, MemoryReservation};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::{LogicalPlan, ScalarUDF};
+use datafusion::physical_plan::{ExecutionPlan, execute_stream, replace_children_if_necessary};
+use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+use futures::StreamExt;
+use tokio::sync::Notify;
+
+use crate::check::{self, GATE_PREFIX, Gate};
+use crate::policy::{Limits, SandboxError, TablePolicy};
+use crate::sketch::{Observe, UnitSketch};
+use crate::table::{MapExec, POLICY_SCAN, PolicyTable, PseudonymKey};
+
+/// The URL the platform's object store is registered under in a sandbox session.
+pub const VAULT_URL: &str = "yunshu-vault://data/";
+
+/// A granted dataset: its policy and where its rows come from.
+pub struct Dataset {
+    pub policy: TablePolicy,
+    pub provider: Arc<dyn TableProvider>,
+}
+
+/// Cancels a running query (the workspace's 取消 button, a sanction arriving, shutdown).
+#[derive(Clone, Default)]
+pub struct Cancel(Arc<(AtomicBool, Notify)>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.0.store(true, Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.0.load(Ordering::SeqCst)
+    }
+
+    async fn cancelled(&self) {
+        loop {
+            let notified = self.0.1.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// What a real-data query produced, before the output checks.
+#[derive(Debug)]
+pub struct Outcome {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    /// Groups removed by the threshold (the count only, never which).
+    pub suppressed: u64,
+    /// For each output row (in order), the smallest count of distinct units of any contributing
+    /// protected table; `None` for rows of a query that touched no protected table.
+    pub row_units: Vec<Option<u64>>,
+    /// SM3 of the rewritten plan: the same query shape gives the same fingerprint.
+    pub fingerprint: String,
+    pub tables: Vec<String>,
+    /// The privacy units that entered the gated aggregations (differencing, layer 7).
+    pub units: Arc<UnitSketch>,
+}
+
+impl Outcome {
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+}
+
+/// One query session over a project's granted tables.
+pub struct Sandbox {
+    ctx: SessionContext,
+    limits: Limits,
+    pool: Arc<PeakPool>,
+}
+
+/// The per-query memory cap (a greedy pool), recording its peak so a run can report the memory its
+/// operators held (the benchmark compares it between the protected and the hand-written query).
+#[derive(Debug)]
+pub struct PeakPool {
+    inner: GreedyMemoryPool,
+    peak: AtomicUsize,
+}
+
+impl PeakPool {
+    fn new(limit: usize) -> PeakPool {
+        PeakPool { inner: GreedyMemoryPool::new(limit), peak: AtomicUsize::new(0) }
+    }
+
+    fn note(&self) {
+        self.peak.fetch_max(self.inner.reserved(), Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Display for PeakPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PeakPool({})", self.inner)
+    }
+}
+
+impl MemoryPool for PeakPool {
+    fn name(&self) -> &str {
+        "yunshu-peak"
+    }
+
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        self.inner.grow(reservation, additional);
+        self.note();
+    }
+
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        self.inner.shrink(reservation, shrink);
+    }
+
+    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> datafusion::common::Result<()> {
+        self.inner.try_grow(reservation, additional)?;
+        self.note();
+        Ok(())
+    }
+
+    fn reserved(&self) -> usize {
+        self.inner.reserved()
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        self.inner.memory_limit()
+    }
+}
+
+fn session(limits: &Limits) -> Result<(SessionContext, Arc<PeakPool>), SandboxError> {
+    let config = SessionConfig::new()
+        .with_target_partitions(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+        .with_information_schema(false);
+    let pool = Arc::new(PeakPool::new(limits.memory_bytes));
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(pool.clone())
+        .build_arc()
+        .map_err(|e| SandboxError::Internal(e.to_string()))?;
+    Ok((SessionContext::new_with_config_rt(config, runtime), pool))
+}
+
+fn options() -> SQLOptions {
+    SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
+}
+
+impl Sandbox {
+    /// A session holding only these datasets, wrapped in their policies, pseudonymised under `key`.
+    pub fn new(datasets: Vec<Dataset>, key: PseudonymKey, limits: Limits) -> Result<Sandbox, SandboxError> {
+        let (ctx, pool) = session(&limits)?;
+        for d in datasets {
+            let name = d.policy.name.clone();
+            let parse = |sql: &str, schema: &datafusion::common::DFSchema| ctx.parse_sql_expr(sql, schema);
+            let table = PolicyTable::new(d.policy, d.provider, key.clone(), parse)
+                .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
+            ctx.register_table(name.as_str(), Arc::new(table))
+                .map_err(|e| SandboxError::Internal(e.to_string()))?;
+        }
+        Ok(Sandbox { ctx, limits, pool })
+    }
+
+    /// A session over plain tables (dummy data, benchmark baselines): no policy, statements refused.
+    pub fn open(
+        tables: Vec<(String, Arc<dyn TableProvider>)>,
+        limits: Limits,
+    ) -> Result<Sandbox, SandboxError> {
+        let (ctx, pool) = session(&limits)?;
+        for (name, t) in tables {
+            ctx.register_table(name.as_str(), t).map_err(|e| SandboxError::Internal(e.to_string()))?;
+        }
+        Ok(Sandbox { ctx, limits, pool })
+    }
+
+    /// Makes the platform's object store (the SM4-encrypted vault) readable by this session under
+    /// [`VAULT_URL`]; dataset versions are then opened with [`Sandbox::parquet_table`].
+    pub fn register_store(&self, store: Arc<dyn object_store::ObjectStore>) -> Result<(), SandboxError> {
+        let url = datafusion::execution::object_store::ObjectStoreUrl::parse(VAULT_URL)
+            .map_err(|e| SandboxError::Internal(e.to_string()))?;
+        self.ctx.register_object_store(url.as_ref(), store);
+        Ok(())
+    }
+
+    /// A Parquet object of the registered store as a table (Parquet's own projection and row-group
+    /// pruning apply; the vault decrypts only the ranges read).
+    pub async fn parquet_table(&self, path: &str) -> Result<Arc<dyn TableProvider>, SandboxError> {
+        use datafusion::datasource::file_format::parquet::ParquetFormat;
+        use datafusion::datasource::listing::{
+            ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+        };
+        let url = ListingTableUrl::parse(format!("{VAULT_URL}{}", path.trim_start_matches('/')))
+            .map_err(|e| SandboxError::Internal(e.to_string()))?;
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new(url)
+            .with_listing_options(options)
+            .infer_schema(&self.ctx.state())
+            .await
+            .map_err(|e| SandboxError::Internal(e.to_string()))?;
+        let table = ListingTable::try_new(config).map_err(|e| SandboxError::Internal(e.to_string()))?;
+        Ok(Arc::new(table))
+    }
+
+    /// Adds a granted dataset to the session (after [`Sandbox::parquet_table`] opened its rows).
+    pub fn add_dataset(&self, d: Dataset, key: &PseudonymKey) -> Result<(), SandboxError> {
+        let name = d.policy.name.clone();
+        let parse = |sql: &str, schema: &datafusion::common::DFSchema| self.ctx.parse_sql_expr(sql, schema);
+        let table = PolicyTable::new(d.policy, d.provider, key.clone(), parse)
+            .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
+        self.ctx
+            .register_table(name.as_str(), Arc::new(table))
+            .map_err(|e| SandboxError::Internal(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Adds a plain table (dummy data).
+    pub fn add_open_table(&self, name: &str, table: Arc<dyn TableProvider>) -> Result<(), SandboxError> {
+        self.ctx.register_table(name, table).map_err(|e| SandboxError::Internal(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The most memory the session's operators held since the last [`Sandbox::reset_peak`].
+    pub fn peak_memory(&self) -> usize {
+        self.pool.peak.load(Ordering::Relaxed)
+    }
+
+    pub fn reset_peak(&self) {
+        self.pool.peak.store(self.pool.reserved(), Ordering::Relaxed);
+    }
+
+    async fn plan(&self, sql: &str) -> Result<LogicalPlan, SandboxError> {
+        if sql.len() > 64 * 1024 {
+            return Err(SandboxError::Sql("查询文本超过 64 KB".into()));
+        }
+        let state = self.ctx.state();
+        let plan =
+            state.create_logical_plan(sql).await.map_err(|e| SandboxError::Sql(planning_message(&e)))?;
+        if matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)) {
+            return Err(SandboxError::Explain);
+        }
+        options().verify_plan(&plan).map_err(|_| SandboxError::Statement)?;
+        Ok(plan)
+    }
+
+    /// Checks a query against the policy without running it (the workspace shows this beside dummy
+    /// results: "on real data this would be refused because …").
+    pub async fn check_sql(&self, sql: &str) -> Result<Vec<String>, SandboxError> {
+        let sketch = Arc::new(UnitSketch::default());
+        let checked = self.checked(sql, &Observe::udf(sketch)).await?;
+        Ok(checked.tables.into_iter().collect())
+    }
+
+    async fn checked(&self, sql: &str, observe: &ScalarUDF) -> Result<check::Checked, SandboxError> {
+        let plan = self.plan(sql).await?;
+        let state = self.ctx.state();
+        let analyzed = state
+            .analyzer()
+            .execute_and_check(plan, state.config_options(), |_, _| {})
+            .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
+        check::check(&analyzed, observe)
+    }
+
+    /// Runs a query on real data through the whole policy layer.
+    pub async fn run(&self, sql: &str, cancel: &Cancel) -> Result<Outcome, SandboxError> {
+        let units = Arc::new(UnitSketch::default());
+        let checked = self.checked(sql, &Observe::udf(units.clone())).await?;
+        let fingerprint = {
+            use sm3::Digest;
+            hex::encode(sm3::Sm3::digest(checked.plan.display_indent().to_string().as_bytes()))
+        };
+        let state = self.ctx.state();
+        let physical = state
+            .create_physical_plan(&checked.plan)
+            .await
+            .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
+        let suppressed = Arc::new(AtomicU64::new(0));
+        let mut physical = physical;
+        for gate in &checked.gates {
+            let (p, found) = install_gate(physical, gate, &suppressed)?;
+            if !found {
+                return Err(SandboxError::Internal("threshold gate not placed".into()));
+            }
+            physical = p;
+        }
+        verify_scans(&physical, checked_scans(&checked.plan))?;
+        let batches = self.collect(physical, cancel).await?;
+        // Strip the gate columns, keeping each row's smallest unit count for the output checks.
+        let mut row_units = Vec::new();
+        let mut out = Vec::with_capacity(batches.len());
+        let mut schema: Option<SchemaRef> = None;
+        for b in batches {
+            let s = b.schema();
+            let keep: Vec<usize> =
+                (0..s.fields().len()).filter(|i| !s.field(*i).name().starts_with(GATE_PREFIX)).collect();
+            let gates: Vec<usize> =
+                (0..s.fields().len()).filter(|i| s.field(*i).name().starts_with(GATE_PREFIX)).collect();
+            for r in 0..b.num_rows() {
+                let mut m: Option<u64> = None;
+                for g in &gates {
+                    let c = b.column(*g).as_primitive_opt::<Int64Type>();
+                    if let Some(c) = c {
+                        let v = if c.is_null(r) { 0 } else { c.value(r).max(0) as u64 };
+                        m = Some(m.map_or(v, |x: u64| x.min(v)));
+                    }
+                }
+                row_units.push(m);
+            }
+            let projected = b.project(&keep).map_err(|e| SandboxError::Internal(e.to_string()))?;
+            schema.get_or_insert_with(|| projected.schema());
+            out.push(projected);
+        }
+        let schema = match schema {
+            Some(s) => s,
+            None => {
+                let s = checked.plan.schema().as_arrow();
+                let fields: Vec<_> =
+                    s.fields().iter().filter(|f| !f.name().starts_with(GATE_PREFIX)).cloned().collect();
+                Arc::new(Schema::new(fields))
+            }
+        };
+        Ok(Outcome {
+            schema,
+            batches: out,
+            suppressed: suppressed.load(Ordering::SeqCst),
+            row_units,
+            fingerprint,
+            tables: checked.tables.into_iter().collect(),
+            units,
+        })
+    }
+
+    /// The physical plan of a real-data query as the platform runs it (gates installed), for the
+    /// platform's own staff and benchmarks — never shown to a developer (it would carry sizes).
+    pub async fn plan_for_platform(&self, sql: &str) -> Result<String, SandboxError> {
+        let checked = self.checked(sql, &Observe::udf(Arc::new(UnitSketch::default()))).await?;
+        let state = self.ctx.state();
+        let physical = state
+            .create_physical_plan(&checked.plan)
+            .await
+            .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
+        let suppressed = Arc::new(AtomicU64::new(0));
+        let mut physical = physical;
+        for gate in &checked.gates {
+            physical = install_gate(physical, gate, &suppressed)?.0;
+        }
+        Ok(datafusion::physical_plan::displayable(physical.as_ref()).indent(true).to_string())
+    }
+
+    /// Runs a query with no policy (dummy data, baselines); statements and EXPLAIN are still refused.
+    pub async fn run_open(&self, sql: &str, cancel: &Cancel) -> Result<Vec<RecordBatch>, SandboxError> {
+        let plan = self.plan(sql).await?;
+        let state = self.ctx.state();
+        let physical =
+            state.create_physical_plan(&plan).await.map_err(|e| SandboxError::Sql(planning_message(&e)))?;
+        self.collect(physical, cancel).await
+    }
+
+    async fn collect(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        cancel: &Cancel,
+    ) -> Result<Vec<RecordBatch>, SandboxError> {
+        // A CPU-bound operator may run long between two points where the runtime could stop it: every
+        // leaf also checks the deadline and the cancel flag on each batch it passes up.
+        let deadline = std::time::Instant::now() + self.limits.timeout;
+        let plan = watch(plan, deadline, cancel)?;
+        let task = self.ctx.task_ctx();
+        let max_rows = self.limits.max_output_rows;
+        let run = async move {
+            let mut stream = execute_stream(plan, task).map_err(execution)?;
+            let mut out = Vec::new();
+            let mut rows = 0usize;
+            while let Some(b) = stream.next().await {
+                let b = b.map_err(execution)?;
+                rows += b.num_rows();
+                if rows > max_rows {
+                    return Err(SandboxError::TooManyRows);
+                }
+                out.push(b);
+            }
+            Ok(out)
+        };
+        tokio::select! {
+            r = tokio::time::timeout(self.limits.timeout, run) => match r {
+                Ok(r) => r,
+                Err(_) => Err(SandboxError::Timeout),
+            },
+            _ = cancel.cancelled() => Err(SandboxError::Cancelled),
+        }
+    }
+}
+
+/// Why the watchdog stopped a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Timeout,
+    Cancelled,
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl std::error::Error for Stop {}
+
+/// Wraps every leaf of the plan in a check of the deadline and the cancel flag.
+fn watch(
+    plan: Arc<dyn ExecutionPlan>,
+    deadline: std::time::Instant,
+    cancel: &Cancel,
+) -> Result<Arc<dyn ExecutionPlan>, SandboxError> {
+    let children = plan.children();
+    if children.is_empty() {
+        let cancel = cancel.clone();
+        let schema = plan.schema();
+        let f = move |b: RecordBatch| -> datafusion::common::Result<RecordBatch> {
+            if cancel.is_cancelled() {
+                return Err(DataFusionError::External(Box::new(Stop::Cancelled)));
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(DataFusionError::External(Box::new(Stop::Timeout)));
+            }
+            Ok(b)
+        };
+        return Ok(Arc::new(MapExec::new("YunshuWatchdog", plan, schema, Arc::new(f))));
+    }
+    let new: Vec<Arc<dyn ExecutionPlan>> =
+        children.into_iter().map(|c| watch(c.clone(), deadline, cancel)).collect::<Result<_, _>>()?;
+    replace_children_if_necessary(plan, new).map_err(|e| SandboxError::Internal(e.to_string()))
+}
+
+/// Maps an error raised while data was read: memory exhaustion is named, anything else is not shown.
+fn execution(e: DataFusionError) -> SandboxError {
+    match e.find_root() {
+        DataFusionError::ResourcesExhausted(_) => SandboxError::Memory,
+        DataFusionError::External(x) => match x.downcast_ref::<Stop>() {
+            Some(Stop::Timeout) => SandboxError::Timeout,
+            Some(Stop::Cancelled) => SandboxError::Cancelled,
+            None => SandboxError::Execution,
+        },
+        _ => SandboxError::Execution,
+    }
+}
+
+/// A planning error's text, shortened; planning sees only the granted schema and the query's own text.
+pub(crate) fn planning_message(e: &DataFusionError) -> String {
+    let text = e.find_root().to_string();
+    let text = text
+        .trim_start_matches("Error during planning: ")
+        .trim_start_matches("SQL error: ")
+        .trim_start_matches("Schema error: ")
+        .to_string();
+    let mut short: String = text.chars().take(300).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}
+
+/// Wraps the deepest node carrying all of a gate's count columns (the aggregation itself, or the
+/// projection renaming its outputs) in a filter that drops groups below k and counts them.
+fn install_gate(
+    plan: Arc<dyn ExecutionPlan>,
+    gate: &Gate,
+    suppressed: &Arc<AtomicU64>,
+) -> Result<(Arc<dyn ExecutionPlan>, bool), SandboxError> {
+    let mut found = false;
+    let mut children = Vec::new();
+    for c in plan.children() {
+        let (c, f) = install_gate(c.clone(), gate, suppressed)?;
+        found |= f;
+        children.push(c);
+    }
+    if found {
+        let p = replace_children_if_necessary(plan, children)
+            .map_err(|e| SandboxError::Internal(e.to_string()))?;
+        return Ok((p, true));
+    }
+    let schema = plan.schema();
+    let mut idx = Vec::new();
+    for g in &gate.columns {
+        match schema.index_of(&g.name) {
+            Ok(i) => idx.push((i, i64::from(g.k))),
+            Err(_) => return Ok((plan, false)),
+        }
+    }
+    let counter = suppressed.clone();
+    let f = move |b: RecordBatch| -> datafusion::common::Result<RecordBatch> {
+        let mut keep = vec![true; b.num_rows()];
+        for (i, k) in &idx {
+            let c = b
+                .column(*i)
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| DataFusionError::Internal("gate column type".into()))?;
+            for (r, slot) in keep.iter_mut().enumerate() {
+                if c.is_null(r) || c.value(r) < *k {
+                    *slot = false;
+                }
+            }
+        }
+        let dropped = keep.iter().filter(|x| !**x).count() as u64;
+        counter.fetch_add(dropped, Ordering::SeqCst);
+        if dropped == 0 {
+            return Ok(b);
+        }
+        Ok(filter_record_batch(&b, &BooleanArray::from(keep))?)
+    };
+    let gated = MapExec::new("YunshuThresholdGate", plan.clone(), schema, Arc::new(f));
+    Ok((Arc::new(gated), true))
+}
+
+fn checked_scans(plan: &LogicalPlan) -> usize {
+    let mut n = 0;
+    let _ = plan.apply(|p| {
+        if matches!(p, LogicalPlan::TableScan(_)) {
+            n += 1;
+        }
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    });
+    n
+}
+
+/// The final plan check: every table the checked plan scans is read through a policy scan.
+fn verify_scans(plan: &Arc<dyn ExecutionPlan>, scans: usize) -> Result<(), SandboxError> {
+    fn count(p: &Arc<dyn ExecutionPlan>) -> usize {
+        let own = usize::from(p.name() == POLICY_SCAN);
+        own + p.children().into_iter().map(count).sum::<usize>()
+    }
+    let found = count(plan);
+    if found != scans {
+        return Err(SandboxError::Internal(format!("{scans} scans but {found} policy scans")));
+    }
+    Ok(())
+}
