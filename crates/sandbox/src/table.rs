@@ -16,15 +16,18 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{DFSchema, DataFusionError, Result};
+use datafusion::common::{DFSchema, DataFusionError, Result, Statistics};
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use datafusion::physical_plan::{
+    ChildStats, DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, StatisticsArgs,
+};
 use futures::StreamExt;
 use yunshu_domain::catalog::UsageClass;
 
@@ -266,8 +269,20 @@ impl TableProvider for PolicyTable {
             }
             Ok(RecordBatch::try_new(schema.clone(), cols)?)
         };
-        Ok(Arc::new(MapExec::new(POLICY_SCAN, input, out_schema, Arc::new(f))))
+        let scan = MapExec::new(POLICY_SCAN, input, out_schema, Arc::new(f));
+        // Without a row scope the dataset's row count is not a pre-policy size: the optimiser may use it
+        // (rounded, inexact) to put the smaller table on the build side of a join. Never shown.
+        Ok(Arc::new(if self.row_filter.is_none() { scan.with_row_stats() } else { scan }))
     }
+}
+
+/// Rounds to two significant digits (12 345 → 12 000).
+fn round2(n: usize) -> usize {
+    let mut scale = 1usize;
+    while n / scale >= 100 {
+        scale = scale.saturating_mul(10);
+    }
+    (n / scale) * scale
 }
 
 /// The name of the node every protected scan goes through; the final plan check looks for it.
@@ -283,6 +298,8 @@ pub struct MapExec {
     schema: SchemaRef,
     props: Arc<PlanProperties>,
     f: BatchFn,
+    /// Report the input's row count (rounded to two significant digits, inexact) and nothing else.
+    row_stats: bool,
 }
 
 impl fmt::Debug for MapExec {
@@ -303,7 +320,12 @@ impl MapExec {
                 Boundedness::Bounded,
             ))
         };
-        MapExec { name, input, schema, props, f }
+        MapExec { name, input, schema, props, f, row_stats: false }
+    }
+
+    pub fn with_row_stats(mut self) -> MapExec {
+        self.row_stats = true;
+        self
     }
 
     pub fn node_name(&self) -> &'static str {
@@ -345,7 +367,27 @@ impl ExecutionPlan for MapExec {
             return Err(DataFusionError::Internal("MapExec has one child".into()));
         }
         let input = children.swap_remove(0);
-        Ok(Arc::new(MapExec::new(self.name, input, self.schema.clone(), self.f.clone())))
+        let mut node = MapExec::new(self.name, input, self.schema.clone(), self.f.clone());
+        node.row_stats = self.row_stats;
+        Ok(Arc::new(node))
+    }
+
+    fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
+        vec![if self.row_stats { ChildStats::At(partition) } else { ChildStats::Skip }]
+    }
+
+    fn statistics_from_inputs(
+        &self,
+        input_stats: &[Arc<Statistics>],
+        _args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        let mut out = Statistics::new_unknown(&self.schema);
+        if self.row_stats
+            && let Some(n) = input_stats.first().and_then(|s| s.num_rows.get_value().copied())
+        {
+            out.num_rows = Precision::Inexact(round2(n));
+        }
+        Ok(Arc::new(out))
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
