@@ -5,7 +5,9 @@
 //! than hidden, join keys pseudonymised under the project's key, and for a protected table the
 //! privacy-unit carrier [`UNIT_COLUMN`]. Its scan applies the grant's row scope and the pseudonyms
 //! *inside* the scan, so every operator above — WHERE, JOIN, GROUP BY — sees only what the grant shows.
-//! It reports no statistics, so no plan or estimate carries a pre-policy size.
+//! It reports no column statistics and, when the grant has a row scope, no row count, so no estimate
+//! carries a pre-policy size; without a row scope it reports the dataset's row count rounded to two
+//! significant digits, for the optimiser's choice of join build side (plans are never shown to developers).
 
 use std::fmt;
 use std::sync::Arc;
