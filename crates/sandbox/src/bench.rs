@@ -265,10 +265,6 @@ pub fn generate(size: Size, partitions: usize) -> Result<Data, SandboxError> {
     Ok(Data { people, payments, enterprises, rows: total })
 }
 
-fn col(name: &str, class: UsageClass, sensitive: bool) -> ColumnPolicy {
-    ColumnPolicy { name: name.into(), class, sensitive }
-}
-
 /// The benchmark policy: person_id is the privacy unit, k = 10; id_card, name, mobile are direct
 /// identifiers (hidden); amount is aggregate-only; region, month (and birth date, gender) dimensions.
 pub fn policies() -> Vec<TablePolicy> {
@@ -280,13 +276,13 @@ pub fn policies() -> Vec<TablePolicy> {
             unit_per_row: true,
             k: 10,
             columns: vec![
-                col("person_id", JoinKey, true),
-                col("id_card", Hidden, true),
-                col("name", Hidden, true),
-                col("mobile", Hidden, true),
-                col("region", Dimension, true),
-                col("birth_date", Dimension, true),
-                col("gender", Dimension, true),
+                ColumnPolicy::new("person_id", JoinKey, true),
+                ColumnPolicy::new("id_card", Hidden, true),
+                ColumnPolicy::new("name", Hidden, true),
+                ColumnPolicy::new("mobile", Hidden, true),
+                ColumnPolicy::new("region", Dimension, true),
+                ColumnPolicy::new("birth_date", Dimension, true),
+                ColumnPolicy::new("gender", Dimension, true),
             ],
             row_filter: None,
         },
@@ -296,11 +292,11 @@ pub fn policies() -> Vec<TablePolicy> {
             unit_per_row: false,
             k: 10,
             columns: vec![
-                col("person_id", JoinKey, true),
-                col("enterprise_id", JoinKey, false),
-                col("region", Dimension, false),
-                col("month", Dimension, false),
-                col("amount", Aggregate, true),
+                ColumnPolicy::new("person_id", JoinKey, true),
+                ColumnPolicy::new("enterprise_id", JoinKey, false),
+                ColumnPolicy::new("region", Dimension, false),
+                ColumnPolicy::new("month", Dimension, false),
+                ColumnPolicy::new("amount", Aggregate, true),
             ],
             row_filter: None,
         },
@@ -310,12 +306,12 @@ pub fn policies() -> Vec<TablePolicy> {
             unit_per_row: false,
             k: 10,
             columns: vec![
-                col("enterprise_id", JoinKey, false),
-                col("uscc", Open, false),
-                col("name", Open, false),
-                col("industry", Open, false),
-                col("region", Dimension, false),
-                col("registered_capital", Open, false),
+                ColumnPolicy::new("enterprise_id", JoinKey, false),
+                ColumnPolicy::new("uscc", Open, false),
+                ColumnPolicy::new("name", Open, false),
+                ColumnPolicy::new("industry", Open, false),
+                ColumnPolicy::new("region", Dimension, false),
+                ColumnPolicy::new("registered_capital", Open, false),
             ],
             row_filter: None,
         },

@@ -285,21 +285,8 @@ impl Sandbox {
             use sm3::Digest;
             hex::encode(sm3::Sm3::digest(checked.plan.display_indent().to_string().as_bytes()))
         };
-        let state = self.ctx.state();
-        let physical = state
-            .create_physical_plan(&checked.plan)
-            .await
-            .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
         let suppressed = Arc::new(AtomicU64::new(0));
-        let mut physical = physical;
-        for gate in &checked.gates {
-            let (p, found) = install_gate(physical, gate, &suppressed)?;
-            if !found {
-                return Err(SandboxError::Internal("threshold gate not placed".into()));
-            }
-            physical = p;
-        }
-        verify_scans(&physical, checked_scans(&checked.plan))?;
+        let physical = self.physical(&checked, &suppressed).await?;
         let batches = self.collect(physical, cancel).await?;
         // Strip the gate columns, keeping each row's smallest unit count for the output checks.
         let mut row_units = Vec::new();
@@ -346,20 +333,34 @@ impl Sandbox {
         })
     }
 
+    /// The physical plan of a checked query with its gates installed and its scans verified.
+    async fn physical(
+        &self,
+        checked: &check::Checked,
+        suppressed: &Arc<AtomicU64>,
+    ) -> Result<Arc<dyn ExecutionPlan>, SandboxError> {
+        let mut physical = self
+            .ctx
+            .state()
+            .create_physical_plan(&checked.plan)
+            .await
+            .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
+        for gate in &checked.gates {
+            let (p, found) = install_gate(physical, gate, suppressed)?;
+            if !found {
+                return Err(SandboxError::Internal("threshold gate not placed".into()));
+            }
+            physical = p;
+        }
+        verify_scans(&physical, checked_scans(&checked.plan))?;
+        Ok(physical)
+    }
+
     /// The physical plan of a real-data query as the platform runs it (gates installed), for the
     /// platform's own staff and benchmarks — never shown to a developer (it would carry sizes).
     pub async fn plan_for_platform(&self, sql: &str) -> Result<String, SandboxError> {
         let checked = self.checked(sql, &Observe::udf(Arc::new(UnitSketch::default()))).await?;
-        let state = self.ctx.state();
-        let physical = state
-            .create_physical_plan(&checked.plan)
-            .await
-            .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
-        let suppressed = Arc::new(AtomicU64::new(0));
-        let mut physical = physical;
-        for gate in &checked.gates {
-            physical = install_gate(physical, gate, &suppressed)?.0;
-        }
+        let physical = self.physical(&checked, &Arc::new(AtomicU64::new(0))).await?;
         Ok(datafusion::physical_plan::displayable(physical.as_ref()).indent(true).to_string())
     }
 

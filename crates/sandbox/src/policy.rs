@@ -14,9 +14,9 @@ pub const UNIT_COLUMN: &str = "__yunshu_unit";
 /// Names the sandbox adds to plans start with this; a query may not use them.
 pub const RESERVED_PREFIX: &str = "__yunshu";
 
-/// The smallest k a dataset may set (sandbox.md: default 10, never below 5).
-pub const MIN_K: u32 = 5;
-pub const DEFAULT_K: u32 = 10;
+/// The smallest k a dataset may set and the default (sandbox.md: default 10, never below 5) — the
+/// domain's grant rule.
+pub use yunshu_domain::data_use::{DEFAULT_K, MIN_K};
 
 /// One field of a granted table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,12 @@ pub struct ColumnPolicy {
     /// A personal-information field (direct, quasi-identifier or sensitive): comparisons with
     /// literals are restricted to equality, so it cannot be bisected by ranges or LIKE.
     pub sensitive: bool,
+}
+
+impl ColumnPolicy {
+    pub fn new(name: &str, class: UsageClass, sensitive: bool) -> ColumnPolicy {
+        ColumnPolicy { name: name.into(), class, sensitive }
+    }
 }
 
 /// One granted table.

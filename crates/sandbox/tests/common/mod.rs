@@ -9,7 +9,7 @@ use arrow::array::{Array, ArrayRef, Date32Array, Float64Array, Int64Array, Strin
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use datafusion::datasource::{MemTable, TableProvider};
-use yunshu_domain::catalog::UsageClass::{self, *};
+use yunshu_domain::catalog::UsageClass::*;
 use yunshu_sandbox::{ColumnPolicy, Dataset, Limits, PseudonymKey, Sandbox, TablePolicy};
 
 pub const RARE_REGION: &str = "530629";
@@ -117,10 +117,6 @@ pub fn fixture() -> Fixture {
     Fixture { people, payments, secrets }
 }
 
-fn col(name: &str, class: UsageClass, sensitive: bool) -> ColumnPolicy {
-    ColumnPolicy { name: name.into(), class, sensitive }
-}
-
 pub fn people_policy() -> TablePolicy {
     TablePolicy {
         name: "people".into(),
@@ -128,15 +124,15 @@ pub fn people_policy() -> TablePolicy {
         unit_per_row: true,
         k: 10,
         columns: vec![
-            col("person_id", JoinKey, true),
-            col("id_card", Hidden, true),
-            col("name", Hidden, true),
-            col("mobile", Hidden, true),
-            col("region", Dimension, true),
-            col("birth_date", Dimension, true),
-            col("gender", Dimension, true),
-            col("occupation", Dimension, false),
-            col("salary", Aggregate, true),
+            ColumnPolicy::new("person_id", JoinKey, true),
+            ColumnPolicy::new("id_card", Hidden, true),
+            ColumnPolicy::new("name", Hidden, true),
+            ColumnPolicy::new("mobile", Hidden, true),
+            ColumnPolicy::new("region", Dimension, true),
+            ColumnPolicy::new("birth_date", Dimension, true),
+            ColumnPolicy::new("gender", Dimension, true),
+            ColumnPolicy::new("occupation", Dimension, false),
+            ColumnPolicy::new("salary", Aggregate, true),
         ],
         row_filter: None,
     }
@@ -149,10 +145,10 @@ pub fn payments_policy() -> TablePolicy {
         unit_per_row: false,
         k: 10,
         columns: vec![
-            col("person_id", JoinKey, true),
-            col("region", Dimension, false),
-            col("month", Dimension, false),
-            col("amount", Aggregate, true),
+            ColumnPolicy::new("person_id", JoinKey, true),
+            ColumnPolicy::new("region", Dimension, false),
+            ColumnPolicy::new("month", Dimension, false),
+            ColumnPolicy::new("amount", Aggregate, true),
         ],
         row_filter: None,
     }

@@ -26,7 +26,6 @@ use yunshu_domain::data_use::{
     SecurityAssessment, check_chain,
 };
 use yunshu_domain::party::OrgType;
-use yunshu_domain::regions::RegionCode;
 use yunshu_store::StoreError;
 use yunshu_store::calendar::PeriodUnit;
 use yunshu_store::catalog::ResourceRecord;
@@ -35,7 +34,6 @@ use yunshu_store::tasks::{NewTask, Period};
 
 use super::parse_date;
 use crate::AppState;
-use crate::authz::PolicyResource;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
 
@@ -50,17 +48,6 @@ pub const TASK_PROVIDER: &str = "data_use_provider";
 
 /// Longest free text accepted in one field.
 const TEXT_MAX: usize = 4000;
-
-/// The policy entity of a request, project, assessment or grant: inside each party organisation.
-async fn parties(state: &AppState, id: i64, orgs: &[i64]) -> AppResult<PolicyResource> {
-    let mut out: Vec<(i64, RegionCode)> = Vec::new();
-    for org in orgs {
-        if !out.iter().any(|(o, _)| o == org) {
-            out.push((*org, state.store.org(*org).await?.region));
-        }
-    }
-    Ok(PolicyResource::Onboarding { id, parties: out })
-}
 
 /// Domain refusals: input faults are a 422 naming the field, a wrong moment a 409.
 pub fn domain_err(e: DataUseError) -> AppError {
@@ -140,7 +127,7 @@ pub async fn request_for(state: &AppState, ctx: &Ctx, id: i64, action: &str) -> 
         "data_use.operate" => vec![r.operator],
         _ => vec![r.operator, r.provider],
     };
-    ctx.require(state, action, &parties(state, id, &orgs).await?)?;
+    ctx.require(state, action, &super::onboarding::onboarding_resource(state, id, &orgs).await?)?;
     Ok(rec)
 }
 
@@ -148,14 +135,23 @@ pub async fn request_for(state: &AppState, ctx: &Ctx, id: i64, action: &str) -> 
 /// data authorities and supervisors, every request inside their area.
 pub async fn visible_requests(state: &AppState, ctx: &Ctx) -> AppResult<Vec<RequestRecord>> {
     let me = ctx.me()?;
-    ctx.require(state, "data_use.view", &parties(state, 0, &[me.org.id]).await?)?;
+    ctx.require(
+        state,
+        "data_use.view",
+        &super::onboarding::onboarding_resource(state, 0, &[me.org.id]).await?,
+    )?;
     let all = match me.org.org_type {
         OrgType::DataAuthority | OrgType::Supervisor => state.store.all_data_use_requests().await?,
         _ => state.store.data_use_requests_of_org(me.org.id).await?,
     };
     let mut out = Vec::new();
     for rec in all {
-        let res = parties(state, rec.id, &[rec.request.operator, rec.request.provider]).await?;
+        let res = super::onboarding::onboarding_resource(
+            state,
+            rec.id,
+            &[rec.request.operator, rec.request.provider],
+        )
+        .await?;
         if ctx.allowed(state, "data_use.view", &res) {
             out.push(rec);
         }
@@ -173,7 +169,7 @@ pub async fn project_for(state: &AppState, ctx: &Ctx, id: i64, action: &str) -> 
         "project.manage" => vec![p.developer],
         _ => vec![p.developer, p.operator],
     };
-    ctx.require(state, action, &parties(state, id, &orgs).await?)?;
+    ctx.require(state, action, &super::onboarding::onboarding_resource(state, id, &orgs).await?)?;
     Ok(rec)
 }
 
@@ -181,14 +177,23 @@ pub async fn project_for(state: &AppState, ctx: &Ctx, id: i64, action: &str) -> 
 /// supervisors, those inside their area.
 pub async fn visible_projects(state: &AppState, ctx: &Ctx) -> AppResult<Vec<ProjectRecord>> {
     let me = ctx.me()?;
-    ctx.require(state, "project.view", &parties(state, 0, &[me.org.id]).await?)?;
+    ctx.require(
+        state,
+        "project.view",
+        &super::onboarding::onboarding_resource(state, 0, &[me.org.id]).await?,
+    )?;
     let all = match me.org.org_type {
         OrgType::DataAuthority | OrgType::Supervisor => state.store.all_projects().await?,
         _ => state.store.projects_of_org(me.org.id).await?,
     };
     let mut out = Vec::new();
     for rec in all {
-        let res = parties(state, rec.id, &[rec.project.developer, rec.project.operator]).await?;
+        let res = super::onboarding::onboarding_resource(
+            state,
+            rec.id,
+            &[rec.project.developer, rec.project.operator],
+        )
+        .await?;
         if ctx.allowed(state, "project.view", &res) {
             out.push(rec);
         }
@@ -255,7 +260,11 @@ pub struct RequestInput {
 /// so a draft may be saved half done). Returns its id.
 pub async fn create_request(state: &AppState, ctx: &Ctx, input: &RequestInput) -> AppResult<i64> {
     let me = ctx.me()?;
-    ctx.require(state, "data_use.operate", &parties(state, 0, &[me.org.id]).await?)?;
+    ctx.require(
+        state,
+        "data_use.operate",
+        &super::onboarding::onboarding_resource(state, 0, &[me.org.id]).await?,
+    )?;
     let scenario = match state.store.scenario(input.scenario_id).await {
         Ok(s) if s.scenario.operator == me.org.id && s.scenario.status == ScenarioStatus::Open => s,
         Ok(_) | Err(StoreError::NotFound) => {
@@ -572,7 +581,11 @@ pub struct ProjectInput {
 /// The developer's clerk opens a project under its development agreement for the scenario.
 pub async fn open_project(state: &AppState, ctx: &Ctx, input: &ProjectInput) -> AppResult<i64> {
     let me = ctx.me()?;
-    ctx.require(state, "project.manage", &parties(state, 0, &[me.org.id]).await?)?;
+    ctx.require(
+        state,
+        "project.manage",
+        &super::onboarding::onboarding_resource(state, 0, &[me.org.id]).await?,
+    )?;
     let today = ctx.today();
     let access = super::sanctions::developer_access(state, me.org.id, input.scenario_id, today).await?;
     let mut agreements: Vec<_> = state

@@ -48,7 +48,12 @@ pub const DECIDE_WORKING_DAYS: u32 = 5;
 pub const SIGN_WORKING_DAYS: u32 = 10;
 
 /// The policy entity of a scenario or an application: inside each party organisation.
-async fn onboarding_resource(state: &AppState, id: i64, orgs: &[i64]) -> AppResult<PolicyResource> {
+/// The policy resource of an object shared by several organisations (each with its region).
+pub(crate) async fn onboarding_resource(
+    state: &AppState,
+    id: i64,
+    orgs: &[i64],
+) -> AppResult<PolicyResource> {
     let mut parties: Vec<(i64, RegionCode)> = Vec::new();
     for org in orgs {
         if !parties.iter().any(|(o, _)| o == org) {
