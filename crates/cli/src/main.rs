@@ -6,6 +6,7 @@
 mod bench;
 mod bench_ingest;
 mod import;
+mod sandbox;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,33 @@ struct Storage {
     /// Database URL (sqlite:… or postgres://…); default: SQLite in the data directory.
     #[arg(long, env = "YUNSHU_DATABASE_URL")]
     database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum SandboxCommand {
+    /// Runs SQL in a project's sandbox exactly as USER would, and prints what USER would see: the
+    /// result on dummy data, or with --real the check report of the output that lands in the outbox.
+    /// Recorded in the audit log as run from the administration console on USER's behalf.
+    Run {
+        /// The user whose access applies (a developer of the project).
+        #[arg(long = "as")]
+        as_user: String,
+        /// Project number.
+        #[arg(long)]
+        project: i64,
+        /// One SELECT over the granted tables (ds{resource_id}).
+        #[arg(long)]
+        sql: String,
+        /// Run on real data (the result goes to the outbox for review, as in the workspace).
+        #[arg(long)]
+        real: bool,
+        /// The platform's TOML configuration (sandbox caps, DP settings); default: the built-in
+        /// defaults, with the demo's DP bounds.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        storage: Storage,
+    },
 }
 
 #[derive(Subcommand)]
@@ -89,6 +117,11 @@ enum Command {
         sheet: Option<String>,
         #[command(flatten)]
         storage: Storage,
+    },
+    /// The secure sandbox, for platform administrators (local administration and testing).
+    Sandbox {
+        #[command(subcommand)]
+        command: SandboxCommand,
     },
     /// Benchmarks (prints each figure with its baseline).
     Bench {
@@ -261,6 +294,19 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Bench { command } => bench::run(command).await.map_err(msg),
+        Command::Sandbox {
+            command: SandboxCommand::Run { as_user, project, sql, real, config, mut storage },
+        } => {
+            let cfg = match &config {
+                Some(_) => load_config(&config, &mut storage)?.1,
+                None => demo_config(),
+            };
+            let (store, dir) = open(&storage).await?;
+            let state = state(store, cfg, &dir)?;
+            let r = sandbox::run(&state, &as_user, project, &sql, real).await;
+            state.checkpoint().await.map_err(msg)?;
+            r.map_err(msg)
+        }
         Command::Import { file, resource, as_user, sheet, storage } => {
             let (store, dir) = open(&storage).await?;
             let state = state(store, Config::default(), &dir)?;
@@ -308,7 +354,7 @@ async fn demo(port: u16, bind: &str, storage: Storage) -> Result<(), CliError> {
     let (store, dir) = open(&storage).await?;
     let now = chrono::Utc::now();
     let accounts = yunshu_server::demo::seed(&store, now).await.map_err(msg)?;
-    let state = state(store, Config::default(), &dir)?;
+    let state = state(store, demo_config(), &dir)?;
     yunshu_server::demo::seed_catalog(&state, now).await.map_err(msg)?;
     yunshu_server::demo::seed_onboarding(&state, now).await.map_err(msg)?;
     yunshu_server::demo::seed_evaluations(&state, now).await.map_err(msg)?;
@@ -356,10 +402,58 @@ struct FileConfig {
     grade_policy: Option<String>,
     /// Largest data file accepted for import, in bytes.
     upload_limit: Option<u64>,
+    /// Sandbox: memory cap of one query (MiB), time cap (seconds), largest result (rows).
+    sandbox_memory_mb: Option<usize>,
+    sandbox_timeout_seconds: Option<u64>,
+    sandbox_max_output_rows: Option<usize>,
+    /// Differential privacy of grants with an ε budget: ε per aggregate ("0.1" or "1/10"), rows per
+    /// unit and group, groups per unit, clamping bounds ("缴费金额 = 0..5000" lines).
+    dp_epsilon_per_aggregate: Option<String>,
+    dp_max_rows_per_group: Option<u32>,
+    dp_max_groups: Option<u32>,
+    dp_bounds: Option<String>,
 }
 
-async fn serve(config: Option<PathBuf>, port: Option<u16>, mut storage: Storage) -> Result<(), CliError> {
-    let file: FileConfig = match &config {
+fn dp_settings(file: &FileConfig) -> Result<yunshu_server::DpSettings, CliError> {
+    let d = yunshu_server::DpSettings::default();
+    Ok(yunshu_server::DpSettings {
+        epsilon_per_aggregate: match &file.dp_epsilon_per_aggregate {
+            Some(t) => yunshu_domain::data_use::Epsilon::parse(t)
+                .ok()
+                .filter(|e| !e.is_zero())
+                .ok_or_else(|| msg("dp_epsilon_per_aggregate: 应为大于 0 的小数或分数"))?,
+            None => d.epsilon_per_aggregate,
+        },
+        max_rows_per_group: file.dp_max_rows_per_group.unwrap_or(d.max_rows_per_group).max(1),
+        max_groups: file.dp_max_groups.unwrap_or(d.max_groups).max(1),
+        bounds: match &file.dp_bounds {
+            Some(t) => yunshu_server::DpSettings::parse_bounds(t).map_err(msg)?,
+            None => d.bounds,
+        },
+    })
+}
+
+/// The demo's DP bounds for its sample datasets (a real platform sets them in its configuration file).
+fn demo_config() -> Config {
+    let mut cfg = Config::default();
+    cfg.dp.bounds = yunshu_server::DpSettings::parse_bounds(
+        "缴费金额 = 0..5000\n缴费基数 = 0..30000\n注册资本 = 0..100000000",
+    )
+    .unwrap_or_default();
+    cfg
+}
+
+fn yunshu_sandbox_limits(file: &FileConfig, d: yunshu_sandbox::Limits) -> yunshu_sandbox::Limits {
+    yunshu_sandbox::Limits {
+        memory_bytes: file.sandbox_memory_mb.map(|m| m.saturating_mul(1 << 20)).unwrap_or(d.memory_bytes),
+        timeout: file.sandbox_timeout_seconds.map(std::time::Duration::from_secs).unwrap_or(d.timeout),
+        max_output_rows: file.sandbox_max_output_rows.unwrap_or(d.max_output_rows),
+    }
+}
+
+/// Reads the TOML configuration file (or the defaults) and the server settings it gives.
+fn load_config(config: &Option<PathBuf>, storage: &mut Storage) -> Result<(FileConfig, Config), CliError> {
+    let file: FileConfig = match config {
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).map_err(|e| msg(format!("cannot read {}: {e}", p.display())))?;
@@ -367,11 +461,11 @@ async fn serve(config: Option<PathBuf>, port: Option<u16>, mut storage: Storage)
         }
         None => FileConfig::default(),
     };
-    if let Some(d) = file.data_dir {
+    if let Some(d) = file.data_dir.clone() {
         storage.data_dir = d;
     }
     if storage.database_url.is_none() {
-        storage.database_url = file.database_url;
+        storage.database_url = file.database_url.clone();
     }
     let defaults = Config::default();
     let cfg = Config {
@@ -398,7 +492,14 @@ async fn serve(config: Option<PathBuf>, port: Option<u16>, mut storage: Storage)
                 .map_err(|e| msg(format!("grade_policy: {}", e.message_zh())))?,
             None => defaults.grade_policy,
         },
+        sandbox_limits: yunshu_sandbox_limits(&file, defaults.sandbox_limits),
+        dp: dp_settings(&file)?,
     };
+    Ok((file, cfg))
+}
+
+async fn serve(config: Option<PathBuf>, port: Option<u16>, mut storage: Storage) -> Result<(), CliError> {
+    let (file, cfg) = load_config(&config, &mut storage)?;
     let (store, dir) = open(&storage).await?;
     let state = state(store, cfg, &dir)?;
     let port = port.or(file.port).unwrap_or(8080);

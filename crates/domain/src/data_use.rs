@@ -1052,7 +1052,8 @@ impl Grant {
             pairs.push((f, item));
         }
         let combined = check_combination(&pairs, policy)?;
-        if input.epsilon.is_some_and(|e| !e.is_finite() || e <= 0.0) {
+        // The store keeps ε as a decimal; only values with an exact reading are accepted.
+        if input.epsilon.is_some_and(|e| Epsilon::from_decimal(e).is_err()) {
             return Err(DataUseError::Epsilon);
         }
         let mut expires_on = request.valid_until.min(assessment.valid_until).min(agreement.term.end);
@@ -1102,6 +1103,12 @@ impl Grant {
     /// Distinct resources of the grant, ascending.
     pub fn resources(&self) -> Vec<ResourceId> {
         self.fields.iter().map(|f| f.resource_id).collect::<BTreeSet<_>>().into_iter().collect()
+    }
+
+    /// The project's ε budget as an exact [`Epsilon`] (the grant stores a decimal; this is the one
+    /// place it is converted). `None` when the grant sets no ε.
+    pub fn epsilon_budget(&self) -> Result<Option<Epsilon>, DpError> {
+        self.epsilon.map(Epsilon::from_decimal).transpose()
     }
 
     /// The granted class of a field, if granted.
@@ -1448,25 +1455,31 @@ impl OutputReview {
 // ---- 7. the differential-privacy budget -----------------------------------------------------------
 
 /// Budget errors, `sandbox.dp_*`.
-#[derive(Debug, Clone, Copy, PartialEq, Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum DpError {
+    /// Not a positive rational ε (zero, negative, not finite, or text that is not a decimal or a fraction).
     #[error("epsilon must be finite and positive")]
     InvalidAmount,
+    /// Too large (or too finely divided) for exact integer arithmetic.
+    #[error("epsilon too large for exact arithmetic")]
+    Overflow,
     #[error("budget exceeded: cost {cost}, remaining {remaining}")]
-    Exceeded { cost: f64, remaining: f64 },
+    Exceeded { cost: Epsilon, remaining: Epsilon },
 }
 
 impl DpError {
     pub fn code(&self) -> &'static str {
         match self {
             DpError::InvalidAmount => "sandbox.dp_invalid_amount",
+            DpError::Overflow => "sandbox.dp_overflow",
             DpError::Exceeded { .. } => "sandbox.dp_budget_exceeded",
         }
     }
 
     pub fn message_zh(&self) -> String {
         match self {
-            DpError::InvalidAmount => "隐私预算 ε 应为大于 0 的有限数".into(),
+            DpError::InvalidAmount => "隐私预算 ε 应为大于 0 的有限数（小数最多 9 位，或分数）".into(),
+            DpError::Overflow => "隐私预算 ε 超出精确运算范围".into(),
             DpError::Exceeded { cost, remaining } => {
                 format!("隐私预算不足：本次查询需 ε = {cost}，剩余 ε = {remaining}，查询未执行")
             }
@@ -1474,41 +1487,213 @@ impl DpError {
     }
 }
 
-/// Relative slack when comparing spent + cost to the total. Costs such as 0.1 do not add up exactly in
-/// binary floating point (0.1 + 0.2 > 0.3), which would refuse an exact fit; the slack lets such sums
-/// through while bounding any overspend to 1e-12 of the budget, far below any noise scale.
-const DP_SLACK: f64 = 1e-12;
+fn gcd128(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
 
-/// A project's ε budget (sandbox.md layer 6).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A privacy parameter ε ≥ 0 as an exact reduced fraction, so that budgets compose (add up) without
+/// floating-point drift: ten charges of 0.1 spend exactly 1. Noise needs ε > 0; zero is allowed for
+/// budget arithmetic. The one type for ε across the platform (the sandbox re-exports it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Epsilon {
+    num: u64,
+    den: u64,
+}
+
+impl Epsilon {
+    /// No budget.
+    pub const ZERO: Epsilon = Epsilon { num: 0, den: 1 };
+
+    /// ε = num/den.
+    pub fn new(num: u64, den: u64) -> Result<Epsilon, DpError> {
+        if den == 0 {
+            return Err(DpError::InvalidAmount);
+        }
+        Epsilon::reduce(u128::from(num), u128::from(den))
+    }
+
+    /// Parses configuration text: a decimal (`0.5`, `1`, at most 9 decimals) or a fraction (`1/3`).
+    pub fn parse(text: &str) -> Result<Epsilon, DpError> {
+        let text = text.trim();
+        let digits = |s: &str| -> Result<u64, DpError> {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(DpError::InvalidAmount);
+            }
+            s.parse::<u64>().map_err(|_| DpError::Overflow)
+        };
+        if let Some((n, d)) = text.split_once('/') {
+            return Epsilon::new(digits(n.trim())?, digits(d.trim())?);
+        }
+        let (int_part, frac_part) = text.split_once('.').unwrap_or((text, ""));
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(DpError::InvalidAmount);
+        }
+        if frac_part.len() > 9 {
+            return Err(DpError::InvalidAmount);
+        }
+        let int_value = if int_part.is_empty() { 0 } else { digits(int_part)? };
+        let frac_value = if frac_part.is_empty() { 0 } else { digits(frac_part)? };
+        let den = 10u64.pow(frac_part.len() as u32);
+        let num =
+            int_value.checked_mul(den).and_then(|n| n.checked_add(frac_value)).ok_or(DpError::Overflow)?;
+        Epsilon::new(num, den)
+    }
+
+    /// The one conversion from the ε a grant stores as a decimal number (`Grant::epsilon`): the
+    /// shortest decimal that reads back as the same `f64` (what the store writes), parsed exactly.
+    /// Must be positive and have at most 9 decimals.
+    pub fn from_decimal(value: f64) -> Result<Epsilon, DpError> {
+        if !value.is_finite() || value <= 0.0 {
+            return Err(DpError::InvalidAmount);
+        }
+        let e = Epsilon::parse(&value.to_string())?;
+        if e.is_zero() {
+            return Err(DpError::InvalidAmount);
+        }
+        Ok(e)
+    }
+
+    /// Numerator of the reduced fraction.
+    pub fn numerator(&self) -> u64 {
+        self.num
+    }
+
+    /// Denominator of the reduced fraction.
+    pub fn denominator(&self) -> u64 {
+        self.den
+    }
+
+    /// Whether ε = 0.
+    pub fn is_zero(&self) -> bool {
+        self.num == 0
+    }
+
+    /// Approximate value, for display (the gauge) only.
+    pub fn as_f64(&self) -> f64 {
+        self.num as f64 / self.den as f64
+    }
+
+    /// ε₁ + ε₂ (sequential composition).
+    pub fn checked_add(self, other: Epsilon) -> Result<Epsilon, DpError> {
+        let num = u128::from(self.num) * u128::from(other.den) + u128::from(other.num) * u128::from(self.den);
+        let den = u128::from(self.den) * u128::from(other.den);
+        Epsilon::reduce(num, den)
+    }
+
+    /// ε₁ − ε₂, or `None` when it would be negative (remaining budget).
+    pub fn checked_sub(self, other: Epsilon) -> Option<Epsilon> {
+        let a = u128::from(self.num) * u128::from(other.den);
+        let b = u128::from(other.num) * u128::from(self.den);
+        let den = u128::from(self.den) * u128::from(other.den);
+        a.checked_sub(b).and_then(|num| Epsilon::reduce(num, den).ok())
+    }
+
+    /// k · ε.
+    pub fn checked_mul(self, k: u64) -> Result<Epsilon, DpError> {
+        Epsilon::reduce(u128::from(self.num) * u128::from(k), u128::from(self.den))
+    }
+
+    /// ε / k (k ≥ 1), e.g. the halves of a mean's ε.
+    pub fn checked_div(self, k: u64) -> Result<Epsilon, DpError> {
+        if k == 0 {
+            return Err(DpError::InvalidAmount);
+        }
+        Epsilon::reduce(u128::from(self.num), u128::from(self.den) * u128::from(k))
+    }
+
+    fn reduce(num: u128, den: u128) -> Result<Epsilon, DpError> {
+        if den == 0 {
+            return Err(DpError::InvalidAmount);
+        }
+        let g = gcd128(num, den).max(1);
+        let num = u64::try_from(num / g).map_err(|_| DpError::Overflow)?;
+        let den = u64::try_from(den / g).map_err(|_| DpError::Overflow)?;
+        Ok(Epsilon { num, den })
+    }
+}
+
+impl PartialOrd for Epsilon {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Epsilon {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (u128::from(self.num) * u128::from(other.den)).cmp(&(u128::from(other.num) * u128::from(self.den)))
+    }
+}
+
+/// A decimal when the denominator divides 10⁹ (`0.25`, `1`), else the fraction (`1/3`): exact, and
+/// what [`Epsilon::parse`] reads back.
+impl std::fmt::Display for Epsilon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let whole = self.num / self.den;
+        let rest = self.num % self.den;
+        if rest == 0 {
+            return write!(f, "{whole}");
+        }
+        let mut scale = 10u64;
+        for places in 1..=9usize {
+            if scale.is_multiple_of(self.den) {
+                let frac = u128::from(rest) * u128::from(scale / self.den);
+                let text = format!("{frac:0places$}");
+                return write!(f, "{whole}.{}", text.trim_end_matches('0'));
+            }
+            scale = scale.saturating_mul(10);
+        }
+        write!(f, "{}/{}", self.num, self.den)
+    }
+}
+
+/// A project's ε budget (sandbox.md layer 6), in exact fractions: an exact fit is allowed and
+/// nothing overspends by rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DpBudget {
-    pub total: f64,
-    pub spent: f64,
+    pub total: Epsilon,
+    pub spent: Epsilon,
 }
 
 impl DpBudget {
-    pub fn new(total: f64) -> Result<DpBudget, DpError> {
-        if !total.is_finite() || total <= 0.0 {
+    pub fn new(total: Epsilon) -> Result<DpBudget, DpError> {
+        if total.is_zero() {
             return Err(DpError::InvalidAmount);
         }
-        Ok(DpBudget { total, spent: 0.0 })
+        Ok(DpBudget { total, spent: Epsilon::ZERO })
+    }
+
+    /// A budget with `spent` already charged (as loaded from the store); `spent` may not exceed
+    /// `total`.
+    pub fn with_spent(total: Epsilon, spent: Epsilon) -> Result<DpBudget, DpError> {
+        let b = DpBudget::new(total)?;
+        if spent > total {
+            return Err(DpError::Exceeded { cost: spent, remaining: total });
+        }
+        Ok(DpBudget { spent, ..b })
     }
 
     /// What is left, never negative.
-    pub fn remaining(&self) -> f64 {
-        (self.total - self.spent).max(0.0)
+    pub fn remaining(&self) -> Epsilon {
+        self.total.checked_sub(self.spent).unwrap_or(Epsilon::ZERO)
+    }
+
+    /// Whether `cost` fits in what is left (the check made before a query runs).
+    pub fn allows(&self, cost: Epsilon) -> bool {
+        cost <= self.remaining()
     }
 
     /// The budget after charging `cost`, or an error before anything is spent if it would exceed it.
-    pub fn charge(&self, cost: f64) -> Result<DpBudget, DpError> {
-        if !cost.is_finite() || cost <= 0.0 {
+    pub fn charge(&self, cost: Epsilon) -> Result<DpBudget, DpError> {
+        if cost.is_zero() {
             return Err(DpError::InvalidAmount);
         }
-        let after = self.spent + cost;
-        if !after.is_finite() || after > self.total * (1.0 + DP_SLACK) {
+        if !self.allows(cost) {
             return Err(DpError::Exceeded { cost, remaining: self.remaining() });
         }
-        Ok(DpBudget { total: self.total, spent: after.min(self.total) })
+        Ok(DpBudget { total: self.total, spent: self.spent.checked_add(cost)? })
     }
 }
 

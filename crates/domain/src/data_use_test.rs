@@ -821,31 +821,68 @@ fn one_rejection_rejects_and_released_is_final() {
 
 // ---- the ε budget ---------------------------------------------------------------------------------
 
-#[test]
-fn budget_exact_fit_and_over_budget() {
-    let b = DpBudget::new(1.0).unwrap();
-    let b = b.charge(0.7).unwrap().charge(0.3).unwrap();
-    assert!(b.remaining() < 1e-12);
-    let err = b.charge(0.01).unwrap_err();
-    assert_eq!(err.code(), "sandbox.dp_budget_exceeded");
-    assert!(err.message_zh().contains("未执行"));
-    // Decimal costs that do not add up exactly in binary still fit.
-    let mut b = DpBudget::new(1.0).unwrap();
-    for _ in 0..10 {
-        b = b.charge(0.1).unwrap();
-    }
-    assert!(b.charge(1e-6).is_err());
-    // Over budget is refused before spending: the budget is unchanged.
-    let b = DpBudget::new(1.0).unwrap().charge(0.5).unwrap();
-    assert_eq!(b.charge(0.6), Err(DpError::Exceeded { cost: 0.6, remaining: 0.5 }));
-    assert_eq!(b.remaining(), 0.5);
+fn eps(text: &str) -> Epsilon {
+    Epsilon::parse(text).unwrap()
 }
 
 #[test]
-fn budget_amounts_must_be_finite_and_positive() {
-    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-        assert_eq!(DpBudget::new(bad), Err(DpError::InvalidAmount), "{bad}");
-        assert_eq!(DpBudget::new(1.0).unwrap().charge(bad), Err(DpError::InvalidAmount), "{bad}");
+fn budget_exact_fit_and_over_budget() {
+    let b = DpBudget::new(eps("1")).unwrap();
+    let b = b.charge(eps("0.7")).unwrap().charge(eps("0.3")).unwrap();
+    assert_eq!(b.remaining(), Epsilon::ZERO);
+    let err = b.charge(eps("0.01")).unwrap_err();
+    assert_eq!(err.code(), "sandbox.dp_budget_exceeded");
+    assert!(err.message_zh().contains("未执行"));
+    assert!(err.message_zh().contains("0.01"));
+    // Decimal costs add up exactly: ten charges of 0.1 fit 1 and nothing more does.
+    let mut b = DpBudget::new(eps("1")).unwrap();
+    for _ in 0..10 {
+        b = b.charge(eps("0.1")).unwrap();
     }
+    assert_eq!(b.spent, eps("1"));
+    assert!(b.charge(eps("0.000001")).is_err());
+    // Over budget is refused before spending: the budget is unchanged.
+    let b = DpBudget::new(eps("1")).unwrap().charge(eps("0.5")).unwrap();
+    assert_eq!(b.charge(eps("0.6")), Err(DpError::Exceeded { cost: eps("0.6"), remaining: eps("0.5") }));
+    assert_eq!(b.remaining(), eps("0.5"));
+    assert!(b.allows(eps("0.5")) && !b.allows(eps("0.5000001")));
+    // Thirds do not fit a decimal but are exact.
+    let b = DpBudget::new(eps("1")).unwrap();
+    let b = b.charge(eps("1/3")).unwrap().charge(eps("1/3")).unwrap().charge(eps("1/3")).unwrap();
+    assert_eq!(b.remaining(), Epsilon::ZERO);
+    // Loading a stored budget.
+    assert_eq!(DpBudget::with_spent(eps("2"), eps("0.5")).unwrap().remaining(), eps("1.5"));
+    assert!(DpBudget::with_spent(eps("1"), eps("2")).is_err());
+}
+
+#[test]
+fn budget_amounts_must_be_positive() {
+    assert_eq!(DpBudget::new(Epsilon::ZERO), Err(DpError::InvalidAmount));
+    assert_eq!(DpBudget::new(eps("1")).unwrap().charge(Epsilon::ZERO), Err(DpError::InvalidAmount));
     assert_eq!(DpError::InvalidAmount.code(), "sandbox.dp_invalid_amount");
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e-12] {
+        assert!(Epsilon::from_decimal(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn epsilon_is_exact_and_displays_what_it_parses() {
+    assert_eq!(eps("0.1"), Epsilon::new(1, 10).unwrap());
+    assert_eq!(eps(" 2/6 "), Epsilon::new(1, 3).unwrap());
+    assert_eq!(eps(".5"), Epsilon::new(1, 2).unwrap());
+    for bad in ["", ".", "-1", "abc", "1/0", "0.1234567891", "1e-3"] {
+        assert!(Epsilon::parse(bad).is_err(), "{bad}");
+    }
+    for text in ["0.1", "1", "2.5", "0.125", "1/3", "0.000000001", "7/6"] {
+        let e = eps(text);
+        assert_eq!(e.to_string(), text);
+        assert_eq!(eps(&e.to_string()), e);
+    }
+    // The grant's stored decimal converts exactly.
+    assert_eq!(Epsilon::from_decimal(0.1).unwrap(), eps("0.1"));
+    assert_eq!(Epsilon::from_decimal(1.0).unwrap(), eps("1"));
+    assert_eq!(eps("1").checked_div(4).unwrap(), eps("0.25"));
+    assert!(eps("1").checked_div(0).is_err());
+    assert!(Epsilon::new(u64::MAX, 1).unwrap().checked_mul(2).is_err());
+    assert!(eps("1/3") < eps("0.34"));
 }

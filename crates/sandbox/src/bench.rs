@@ -285,6 +285,7 @@ pub fn policies() -> Vec<TablePolicy> {
                 ColumnPolicy::new("gender", Dimension, true),
             ],
             row_filter: None,
+            dp: None,
         },
         TablePolicy {
             name: "payments".into(),
@@ -299,6 +300,7 @@ pub fn policies() -> Vec<TablePolicy> {
                 ColumnPolicy::new("amount", Aggregate, true),
             ],
             row_filter: None,
+            dp: None,
         },
         TablePolicy {
             name: "enterprises".into(),
@@ -314,6 +316,7 @@ pub fn policies() -> Vec<TablePolicy> {
                 ColumnPolicy::new("registered_capital", Open, false),
             ],
             row_filter: None,
+            dp: None,
         },
     ]
 }

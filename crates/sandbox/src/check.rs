@@ -13,7 +13,9 @@
 //!   it (`__yunshu_k{gate}_{i}`) — a plain count where the table has one row per unit and no join can
 //!   repeat it;
 //! - carries those counts up to the output, so the executor can apply the threshold right above the
-//!   aggregation (below HAVING, ORDER BY and LIMIT) and strip them.
+//!   aggregation (below HAVING, ORDER BY and LIMIT) and strip them;
+//! - where each input row of a gate is one unit's, adds each SUM/AVG's per-unit contribution figures
+//!   (total, two largest; [`crate::contrib`]) and carries them the same way, for dominance and p%.
 //!
 //! Comparisons with constants of *derived* values (outputs of an earlier aggregation) are free: those rows
 //! already passed a gate.
@@ -31,6 +33,7 @@ use datafusion::logical_expr::{
 };
 use yunshu_domain::catalog::UsageClass;
 
+use crate::contrib::{CONTRIB_PREFIX, Part, Top2, base_name};
 use crate::policy::{RESERVED_PREFIX, SandboxError, UNIT_COLUMN};
 use crate::table::PolicyTable;
 
@@ -149,7 +152,7 @@ pub fn check(plan: &LogicalPlan, observe: &ScalarUDF) -> Result<Checked, Sandbox
         ));
     }
     for (f, s) in plan.schema().fields().iter().zip(&node.cols) {
-        if f.name().starts_with(GATE_PREFIX) {
+        if f.name().starts_with(GATE_PREFIX) || f.name().starts_with(CONTRIB_PREFIX) {
             continue;
         }
         if protected(s) {
@@ -258,7 +261,8 @@ impl Checker {
                 for (i, s) in n.cols.iter().enumerate() {
                     let carries = s.len() == 1 && s.iter().all(|x| x.kind == Kind::Unit);
                     let field = schema.field(i);
-                    let gate = field.name().starts_with(GATE_PREFIX);
+                    let gate =
+                        field.name().starts_with(GATE_PREFIX) || field.name().starts_with(CONTRIB_PREFIX);
                     if !carries && !gate {
                         continue;
                     }
@@ -446,7 +450,26 @@ impl Checker {
         if !n.pending.is_empty() {
             let g = self.gates.len();
             let mut gate = Gate { columns: Vec::new() };
-            for (i, class) in unit_classes(&n).into_iter().enumerate() {
+            let classes = unit_classes(&n);
+            // One row per unit and no join: each row is one unit's contribution to a SUM/AVG.
+            let per_row = classes.len() == 1
+                && !n.joined
+                && classes.iter().flatten().all(|s| n.pending.get(s).is_some_and(|p| p.unit_per_row));
+            if per_row {
+                for (j, e) in a.aggr_expr.iter().enumerate() {
+                    if let Some(arg) = self.magnitude_arg(e, &n, &schema)? {
+                        for part in Part::ALL {
+                            let value = datafusion::logical_expr::cast(
+                                arg.clone(),
+                                arrow::datatypes::DataType::Float64,
+                            );
+                            let name = format!("{}{}", base_name(g, j), part.suffix());
+                            aggr.push(Top2::udaf(part).call(vec![value]).alias(name));
+                        }
+                    }
+                }
+            }
+            for (i, class) in classes.into_iter().enumerate() {
                 // Count the unit where the query can see it as a join key (the same pseudonyms, and an
                 // identical COUNT(DISTINCT …) the query already has is computed once), else through the
                 // carrier column the scan adds.
@@ -505,6 +528,22 @@ impl Checker {
         let plan = LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), group, aggr).map_err(sql)?);
         let cols = plan.schema().fields().iter().map(|_| Srcs::new()).collect();
         Ok((plan, Node { cols, pending: BTreeMap::new(), joined: false, same_unit: Vec::new() }))
+    }
+
+    /// The argument of a SUM/AVG of protected values (no DISTINCT, no FILTER), whose per-unit
+    /// contributions the output checks need.
+    fn magnitude_arg(&self, e: &Expr, n: &Node, schema: &DFSchema) -> Result<Option<Expr>, SandboxError> {
+        let inner = match e {
+            Expr::Alias(Alias { expr, .. }) => expr.as_ref(),
+            other => other,
+        };
+        let Expr::AggregateFunction(AggregateFunction { func, params }) = inner else { return Ok(None) };
+        let name = func.name().to_ascii_lowercase();
+        if !matches!(name.as_str(), "sum" | "avg") || params.distinct || params.filter.is_some() {
+            return Ok(None);
+        }
+        let [arg] = params.args.as_slice() else { return Ok(None) };
+        Ok(protected(&self.lineage(arg, n, schema)?).then(|| arg.clone()))
     }
 
     fn aggregate_expr(&mut self, e: &Expr, n: &Node, schema: &DFSchema) -> Result<(), SandboxError> {

@@ -403,8 +403,11 @@ pub fn round_count_to_base(x: i64, base: u32) -> i64 {
 pub enum IdentifierKind {
     /// 居民身份证号码 with a valid check character and birth date.
     ResidentId,
-    /// 统一社会信用代码 with valid check characters.
+    /// 统一社会信用代码 of an individual business (个体工商户, type code 92): it names a natural person.
     Uscc,
+    /// 统一社会信用代码 of a legal person or other organisation: not personal information, but it
+    /// singles out one enterprise, so a reviewer confirms the output is what the scenario allows.
+    LegalUscc,
     /// An 11-digit mainland mobile number.
     Mobile,
     /// A person's name that occurs in the source data.
@@ -417,6 +420,7 @@ impl IdentifierKind {
         match self {
             IdentifierKind::ResidentId => "identifier.resident_id",
             IdentifierKind::Uscc => "identifier.uscc",
+            IdentifierKind::LegalUscc => "identifier.legal_uscc",
             IdentifierKind::Mobile => "identifier.mobile",
             IdentifierKind::Name => "identifier.name",
         }
@@ -426,7 +430,8 @@ impl IdentifierKind {
     pub fn label_zh(self) -> &'static str {
         match self {
             IdentifierKind::ResidentId => "居民身份证号码",
-            IdentifierKind::Uscc => "统一社会信用代码",
+            IdentifierKind::Uscc => "个体工商户统一社会信用代码",
+            IdentifierKind::LegalUscc => "法人统一社会信用代码",
             IdentifierKind::Mobile => "手机号码",
             IdentifierKind::Name => "源数据中的姓名",
         }
@@ -475,7 +480,8 @@ impl<'a> IdentifierScanner<'a> {
         })
     }
 
-    /// Scans one released column and returns one Fail reason per kind of identifier found.
+    /// Scans one released column and returns one reason per kind of identifier found: Fail for
+    /// identifiers of natural persons, Review for legal persons' credit codes.
     /// String, dictionary and numeric columns are scanned (a number can be a mobile or an ID
     /// number); columns that cannot be rendered as text go to a reviewer.
     pub fn scan_column(&self, column: &str, array: &ArrayRef) -> Vec<CheckReason> {
@@ -496,15 +502,27 @@ impl<'a> IdentifierScanner<'a> {
         }
         counts
             .into_iter()
-            .map(|(kind, rows)| CheckReason {
-                code: kind.code(),
-                outcome: Outcome::Fail,
-                column: Some(column.to_owned()),
-                rows,
-                message_zh: format!(
-                    "列“{column}”有 {rows} 行含有疑似{}（直接标识符），不得导出",
-                    kind.label_zh()
-                ),
+            .map(|(kind, rows)| match kind {
+                IdentifierKind::LegalUscc => CheckReason {
+                    code: kind.code(),
+                    outcome: Outcome::Review,
+                    column: Some(column.to_owned()),
+                    rows,
+                    message_zh: format!(
+                        "列“{column}”有 {rows} 行含有{}（逐个企业的结果），请审核是否属于授权场景的用途",
+                        kind.label_zh()
+                    ),
+                },
+                _ => CheckReason {
+                    code: kind.code(),
+                    outcome: Outcome::Fail,
+                    column: Some(column.to_owned()),
+                    rows,
+                    message_zh: format!(
+                        "列“{column}”有 {rows} 行含有疑似{}（直接标识符），不得导出",
+                        kind.label_zh()
+                    ),
+                },
             })
             .collect()
     }
@@ -619,7 +637,7 @@ fn scan_run(run: &[u8], found: &mut BTreeSet<IdentifierKind>) {
             found.insert(IdentifierKind::ResidentId);
         }
         if Uscc::is_valid(s) {
-            found.insert(IdentifierKind::Uscc);
+            found.insert(if s.starts_with("92") { IdentifierKind::Uscc } else { IdentifierKind::LegalUscc });
         }
     }
     for digits in run.split(|b| !b.is_ascii_digit()) {

@@ -121,7 +121,10 @@ fn scan_finds_identifiers_inside_longer_strings() {
     assert_eq!(kinds(&id), vec![IdentifierKind::ResidentId]);
     assert_eq!(kinds(&format!("身份证：{id}。")), vec![IdentifierKind::ResidentId]);
     assert_eq!(kinds(&format!("abc{}", id.to_lowercase())), vec![IdentifierKind::ResidentId]);
-    assert_eq!(kinds(&format!("单位{}有限公司", valid_uscc())), vec![IdentifierKind::Uscc]);
+    assert_eq!(kinds(&format!("单位{}有限公司", valid_uscc())), vec![IdentifierKind::LegalUscc]);
+    // An individual business (type code 92) names a natural person.
+    let individual = Uscc::complete("92530100MA6K1234").unwrap().as_str().to_owned();
+    assert_eq!(kinds(&format!("个体户{individual}")), vec![IdentifierKind::Uscc]);
     assert_eq!(kinds("电话13812345678请勿外传"), vec![IdentifierKind::Mobile]);
     assert_eq!(kinds("138 1234 5678"), vec![IdentifierKind::Mobile]);
     assert_eq!(kinds("+86-138-1234-5678"), vec![IdentifierKind::Mobile]);
@@ -250,7 +253,7 @@ mod properties {
             let id_found = kinds(&format!("{prefix}{}{suffix}", valid_id()));
             prop_assert!(id_found.contains(&IdentifierKind::ResidentId));
             let uscc_found = kinds(&format!("{prefix}{}{suffix}", valid_uscc()));
-            prop_assert!(uscc_found.contains(&IdentifierKind::Uscc));
+            prop_assert!(uscc_found.contains(&IdentifierKind::LegalUscc));
         }
 
         /// A mobile number is found when it is not glued to other digits.

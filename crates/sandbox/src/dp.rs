@@ -11,8 +11,6 @@
 //! without rounding) and [`DpConfig`] holds clamping bounds and contribution limits. Nothing here
 //! reads a bound off the data, which would itself leak (sandbox.md: "never read off the data").
 
-use std::cmp::Ordering;
-
 use thiserror::Error;
 
 /// Why a noise or budget operation failed. Messages never contain data values.
@@ -270,123 +268,19 @@ pub fn sample_discrete_laplace<R: Rng + ?Sized>(rng: &mut R, s: u64, t: u64) -> 
 // Privacy parameters
 // ---------------------------------------------------------------------------------------------
 
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
-}
+/// The platform's one exact ε type lives in the domain (budgets are domain values); the sandbox
+/// spends it.
+pub use yunshu_domain::data_use::{DpBudget, Epsilon};
 
-/// A privacy parameter ε ≥ 0 as an exact reduced fraction, so that budgets compose (add up) without
-/// floating-point drift. Noise requires ε > 0; zero is allowed for budget arithmetic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Epsilon {
-    num: u64,
-    den: u64,
-}
-
-impl Epsilon {
-    /// No budget.
-    pub const ZERO: Epsilon = Epsilon { num: 0, den: 1 };
-
-    /// ε = num/den.
-    pub fn new(num: u64, den: u64) -> Result<Epsilon, DpError> {
-        if den == 0 {
-            return Err(DpError::InvalidEpsilon("denominator is zero"));
-        }
-        let g = gcd(num, den).max(1);
-        Ok(Epsilon { num: num / g, den: den / g })
-    }
-
-    /// Parses configuration text: a decimal (`0.5`, `1`, at most 9 decimals) or a fraction (`1/3`).
-    pub fn parse(text: &str) -> Result<Epsilon, DpError> {
-        let text = text.trim();
-        let digits = |s: &str| -> Result<u64, DpError> {
-            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(DpError::InvalidEpsilon("expected a decimal number or a fraction"));
+impl From<yunshu_domain::data_use::DpError> for DpError {
+    fn from(e: yunshu_domain::data_use::DpError) -> DpError {
+        match e {
+            yunshu_domain::data_use::DpError::Overflow => DpError::Overflow,
+            yunshu_domain::data_use::DpError::InvalidAmount => {
+                DpError::InvalidEpsilon("expected a positive decimal or fraction")
             }
-            s.parse::<u64>().map_err(|_| DpError::Overflow)
-        };
-        if let Some((n, d)) = text.split_once('/') {
-            return Epsilon::new(digits(n.trim())?, digits(d.trim())?);
+            yunshu_domain::data_use::DpError::Exceeded { .. } => DpError::InvalidEpsilon("budget exceeded"),
         }
-        let (int_part, frac_part) = text.split_once('.').unwrap_or((text, ""));
-        if int_part.is_empty() && frac_part.is_empty() {
-            return Err(DpError::InvalidEpsilon("expected a decimal number or a fraction"));
-        }
-        if frac_part.len() > 9 {
-            return Err(DpError::InvalidEpsilon("at most 9 decimals"));
-        }
-        let int_value = if int_part.is_empty() { 0 } else { digits(int_part)? };
-        let frac_value = if frac_part.is_empty() { 0 } else { digits(frac_part)? };
-        let den = 10u64.pow(frac_part.len() as u32);
-        let num =
-            int_value.checked_mul(den).and_then(|n| n.checked_add(frac_value)).ok_or(DpError::Overflow)?;
-        Epsilon::new(num, den)
-    }
-
-    /// Numerator of the reduced fraction.
-    pub fn numerator(&self) -> u64 {
-        self.num
-    }
-
-    /// Denominator of the reduced fraction.
-    pub fn denominator(&self) -> u64 {
-        self.den
-    }
-
-    /// Whether ε = 0.
-    pub fn is_zero(&self) -> bool {
-        self.num == 0
-    }
-
-    /// Approximate value, for display (the gauge) only.
-    pub fn as_f64(&self) -> f64 {
-        self.num as f64 / self.den as f64
-    }
-
-    /// ε₁ + ε₂ (sequential composition).
-    pub fn checked_add(self, other: Epsilon) -> Result<Epsilon, DpError> {
-        let num = u128::from(self.num) * u128::from(other.den) + u128::from(other.num) * u128::from(self.den);
-        let den = u128::from(self.den) * u128::from(other.den);
-        Epsilon::from_u128(num, den)
-    }
-
-    /// ε₁ − ε₂, or `None` when it would be negative (remaining budget).
-    pub fn checked_sub(self, other: Epsilon) -> Option<Epsilon> {
-        let a = u128::from(self.num) * u128::from(other.den);
-        let b = u128::from(other.num) * u128::from(self.den);
-        let den = u128::from(self.den) * u128::from(other.den);
-        a.checked_sub(b).and_then(|num| Epsilon::from_u128(num, den).ok())
-    }
-
-    /// k · ε.
-    pub fn checked_mul(self, k: u64) -> Result<Epsilon, DpError> {
-        Epsilon::from_u128(u128::from(self.num) * u128::from(k), u128::from(self.den))
-    }
-
-    fn from_u128(num: u128, den: u128) -> Result<Epsilon, DpError> {
-        let mut a = num;
-        let mut b = den;
-        while b != 0 {
-            (a, b) = (b, a % b);
-        }
-        let g = a.max(1);
-        let num = u64::try_from(num / g).map_err(|_| DpError::Overflow)?;
-        let den = u64::try_from(den / g).map_err(|_| DpError::Overflow)?;
-        Epsilon::new(num, den)
-    }
-}
-
-impl PartialOrd for Epsilon {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Epsilon {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (u128::from(self.num) * u128::from(other.den)).cmp(&(u128::from(other.num) * u128::from(self.den)))
     }
 }
 
@@ -394,7 +288,7 @@ impl Ord for Epsilon {
 /// sequentially, so the cost is `aggregates × eps_per_aggregate`. The caller checks this against the
 /// remaining budget *before* running the query.
 pub fn cost_of(aggregates: usize, eps_per_aggregate: Epsilon) -> Result<Epsilon, DpError> {
-    eps_per_aggregate.checked_mul(u64::try_from(aggregates).map_err(|_| DpError::Overflow)?)
+    Ok(eps_per_aggregate.checked_mul(u64::try_from(aggregates).map_err(|_| DpError::Overflow)?)?)
 }
 
 /// Per-dataset DP settings, read from configuration (never off the data).
@@ -454,8 +348,8 @@ pub fn add_discrete_laplace<R: Rng + ?Sized>(
         return Err(DpError::InvalidConfig("sensitivity must be positive"));
     }
     // scale = Δ/ε = Δ·den/num, i.e. t = Δ·den and s = num in CKS's notation.
-    let t = sensitivity.checked_mul(epsilon.den).ok_or(DpError::Overflow)?;
-    let noise = sample_discrete_laplace(rng, epsilon.num, t)?;
+    let t = sensitivity.checked_mul(epsilon.denominator()).ok_or(DpError::Overflow)?;
+    let noise = sample_discrete_laplace(rng, epsilon.numerator(), t)?;
     Ok(value.saturating_add(noise))
 }
 

@@ -121,6 +121,9 @@ pub struct CoarseStats {
     pub length_range: Option<(u32, u32)>,
     /// Booleans: share of `true`, rounded to a multiple of 5 %.
     pub true_fraction: Option<f64>,
+    /// Dates: every value is the first of its month (a monthly period such as 缴费月份), so dummy
+    /// dates are too — a GROUP BY on them then gives months, as on the real data.
+    pub month_grain: bool,
 }
 
 /// `x` rounded to a multiple of 0.05.
@@ -223,7 +226,10 @@ impl CoarseStats {
             }
             Semantic::Date | Semantic::DateTime => {
                 if let Ok(dates) = cast(array, &DataType::Date32) {
-                    let days = dates.as_primitive::<Date32Type>().iter().flatten().map(i64::from).collect();
+                    let days: Vec<i64> =
+                        dates.as_primitive::<Date32Type>().iter().flatten().map(i64::from).collect();
+                    stats.month_grain = days.len() >= MIN_ROWS_FOR_DISTRIBUTION
+                        && days.iter().all(|d| date_from_days(*d).day() == 1);
                     stats.date_range = coarse_date_range(days);
                 }
             }
@@ -420,16 +426,22 @@ impl Generator<'_> {
                     return Err(self.unsupported());
                 }
                 let (low, high) = self.date_range(default_date_range());
-                let values: Date32Array =
-                    (0..rows)
-                        .map(|_| {
-                            if self.is_null() {
-                                None
+                let monthly = self.column.stats.month_grain;
+                let values: Date32Array = (0..rows)
+                    .map(|_| {
+                        if self.is_null() {
+                            None
+                        } else {
+                            let day = self.day_between(low, high);
+                            let day = if monthly {
+                                days_from_date(first_of_month(date_from_days(day)))
                             } else {
-                                i32::try_from(self.day_between(low, high)).ok()
-                            }
-                        })
-                        .collect();
+                                day
+                            };
+                            i32::try_from(day).ok()
+                        }
+                    })
+                    .collect();
                 self.to_target(Arc::new(values))
             }
             Semantic::DateTime => {

@@ -305,3 +305,24 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn monthly_dates_stay_monthly() {
+    // 缴费月份: every value the first of a month → dummy dates are too; daily dates stay daily.
+    let monthly: Vec<Option<i32>> = (0..200)
+        .map(|i| Some(days_from_date(NaiveDate::from_ymd_opt(2026, 1 + (i % 5) as u32, 1).unwrap()) as i32))
+        .collect();
+    let daily: Vec<Option<i32>> = (0..200)
+        .map(|i| Some(days_from_date(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()) as i32 + i))
+        .collect();
+    let field = Field::new("d", DataType::Date32, true);
+    for (values, expect_monthly) in [(monthly, true), (daily, false)] {
+        let array: ArrayRef = Arc::new(Date32Array::from(values));
+        let col = DummyColumn::profile(&field, Semantic::Date, &array);
+        assert_eq!(col.stats.month_grain, expect_monthly);
+        let batch = generate(&[col], 500, 7).unwrap();
+        let out = batch.column(0).as_primitive::<Date32Type>();
+        let all_first = out.iter().flatten().all(|d| date_from_days(i64::from(d)).day() == 1);
+        assert_eq!(all_first, expect_monthly);
+    }
+}

@@ -4,15 +4,18 @@
 //! check and rewrite of [`crate::check`] → physical plan → a threshold gate installed right above each
 //! gated aggregation → a final check that every granted table is read through its policy scan →
 //! execution under memory and time caps, cancellable → gate columns stripped. Errors raised while data is
-//! read are never shown (their text may hold values). [`Sandbox::run_open`] is the plain path for dummy
+//! read are never shown (their text may hold values). A query over a table with differential privacy
+//! first runs its per-unit pre-aggregation and releases noisy groups ([`crate::dp_query`]); the rest
+//! of the query runs on those. [`Sandbox::run_open`] is the plain path for dummy
 //! data and the benchmark baselines: the same statement restrictions, no policy.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use arrow::array::{Array, AsArray, BooleanArray};
 use arrow::compute::filter_record_batch;
-use arrow::datatypes::{Int64Type, Schema, SchemaRef};
+use arrow::datatypes::{Float64Type, Int64Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::common::DataFusionError;
 use datafusion::common::tree_node::TreeNode;
@@ -26,7 +29,10 @@ use futures::StreamExt;
 use tokio::sync::Notify;
 
 use crate::check::{self, GATE_PREFIX, Gate};
-use crate::policy::{Limits, SandboxError, TablePolicy};
+use crate::contrib;
+use crate::dp::{Epsilon, OsRng, Rng};
+use crate::dp_query;
+use crate::policy::{Limits, RESERVED_PREFIX, SandboxError, TablePolicy};
 use crate::sketch::{Observe, UnitSketch};
 use crate::table::{MapExec, POLICY_SCAN, PolicyTable, PseudonymKey};
 
@@ -79,6 +85,29 @@ pub struct Outcome {
     pub tables: Vec<String>,
     /// The privacy units that entered the gated aggregations (differencing, layer 7).
     pub units: Arc<UnitSketch>,
+    /// The ε the query spent on a table with differential privacy (`None`: it read none); the same
+    /// as [`Sandbox::dp_cost`] said before it ran.
+    pub epsilon: Option<Epsilon>,
+    /// Per-unit contribution figures of the released SUM/AVG columns the engine could gather them
+    /// for ([`crate::contrib`]), for dominance and p%.
+    pub contributions: Vec<ColumnContributions>,
+}
+
+/// The per-unit contributions behind one released column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnContributions {
+    /// The column's index in [`Outcome::schema`].
+    pub column: usize,
+    /// One per output row, in order (`None`: not known for that row).
+    pub cells: Vec<Option<Contribution>>,
+}
+
+/// One cell's contributions: Σ of each unit's absolute contribution and the two largest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contribution {
+    pub total: f64,
+    pub top1: f64,
+    pub top2: f64,
 }
 
 impl Outcome {
@@ -92,6 +121,9 @@ pub struct Sandbox {
     ctx: SessionContext,
     limits: Limits,
     pool: Arc<PeakPool>,
+    /// The randomness of differential-privacy noise: the operating system's by default; tests inject
+    /// a seeded one ([`Sandbox::with_rng`]).
+    rng: Mutex<Box<dyn Rng + Send>>,
 }
 
 /// The per-query memory cap (a greedy pool), recording its peak so a run can report the memory its
@@ -168,6 +200,7 @@ impl Sandbox {
     pub fn new(datasets: Vec<Dataset>, key: PseudonymKey, limits: Limits) -> Result<Sandbox, SandboxError> {
         let (ctx, pool) = session(&limits)?;
         for d in datasets {
+            validate_dp(&d.policy)?;
             let name = d.policy.name.clone();
             let parse = |sql: &str, schema: &datafusion::common::DFSchema| ctx.parse_sql_expr(sql, schema);
             let table = PolicyTable::new(d.policy, d.provider, key.clone(), parse)
@@ -175,7 +208,7 @@ impl Sandbox {
             ctx.register_table(name.as_str(), Arc::new(table))
                 .map_err(|e| SandboxError::Internal(e.to_string()))?;
         }
-        Ok(Sandbox { ctx, limits, pool })
+        Ok(Sandbox { ctx, limits, pool, rng: Mutex::new(Box::new(OsRng::new())) })
     }
 
     /// A session over plain tables (dummy data, benchmark baselines): no policy, statements refused.
@@ -187,7 +220,7 @@ impl Sandbox {
         for (name, t) in tables {
             ctx.register_table(name.as_str(), t).map_err(|e| SandboxError::Internal(e.to_string()))?;
         }
-        Ok(Sandbox { ctx, limits, pool })
+        Ok(Sandbox { ctx, limits, pool, rng: Mutex::new(Box::new(OsRng::new())) })
     }
 
     /// Makes the platform's object store (the SM4-encrypted vault) readable by this session under
@@ -220,6 +253,7 @@ impl Sandbox {
 
     /// Adds a granted dataset to the session (after [`Sandbox::parquet_table`] opened its rows).
     pub fn add_dataset(&self, d: Dataset, key: &PseudonymKey) -> Result<(), SandboxError> {
+        validate_dp(&d.policy)?;
         let name = d.policy.name.clone();
         let parse = |sql: &str, schema: &datafusion::common::DFSchema| self.ctx.parse_sql_expr(sql, schema);
         let table = PolicyTable::new(d.policy, d.provider, key.clone(), parse)
@@ -234,6 +268,12 @@ impl Sandbox {
     pub fn add_open_table(&self, name: &str, table: Arc<dyn TableProvider>) -> Result<(), SandboxError> {
         self.ctx.register_table(name, table).map_err(|e| SandboxError::Internal(e.to_string()))?;
         Ok(())
+    }
+
+    /// Replaces the source of differential-privacy noise (tests: a seeded generator, so noisy
+    /// outputs are reproducible). Real data keeps the default, the operating system's randomness.
+    pub fn with_rng(self, rng: Box<dyn Rng + Send>) -> Sandbox {
+        Sandbox { rng: Mutex::new(rng), ..self }
     }
 
     /// The most memory the session's operators held since the last [`Sandbox::reset_peak`].
@@ -264,7 +304,28 @@ impl Sandbox {
     pub async fn check_sql(&self, sql: &str) -> Result<Vec<String>, SandboxError> {
         let sketch = Arc::new(UnitSketch::default());
         let checked = self.checked(sql, &Observe::udf(sketch)).await?;
+        dp_query::analyse(&checked.plan)?;
         Ok(checked.tables.into_iter().collect())
+    }
+
+    /// The ε a query would spend on tables with differential privacy, from its checked plan, without
+    /// running it (`None`: it reads no such table). The server compares it with the project's
+    /// remaining budget before calling [`Sandbox::run`], and refuses the query if it does not fit.
+    pub async fn dp_cost(&self, sql: &str) -> Result<Option<Epsilon>, SandboxError> {
+        let checked = self.checked(sql, &Observe::udf(Arc::new(UnitSketch::default()))).await?;
+        Ok(dp_query::analyse(&checked.plan)?.map(|q| q.cost))
+    }
+
+    /// [`Sandbox::run`] within a remaining budget: a query whose [`Sandbox::dp_cost`] exceeds
+    /// `remaining` is refused before it reads anything ([`SandboxError::DpBudget`]). A query on
+    /// tables without differential privacy runs as usual.
+    pub async fn run_within(
+        &self,
+        sql: &str,
+        remaining: Epsilon,
+        cancel: &Cancel,
+    ) -> Result<Outcome, SandboxError> {
+        self.run_inner(sql, Some(remaining), cancel).await
     }
 
     async fn checked(&self, sql: &str, observe: &ScalarUDF) -> Result<check::Checked, SandboxError> {
@@ -277,8 +338,20 @@ impl Sandbox {
         check::check(&analyzed, observe)
     }
 
-    /// Runs a query on real data through the whole policy layer.
+    /// Runs a query on real data through the whole policy layer. On a table with differential
+    /// privacy it adds the noise and reports the ε spent in [`Outcome::epsilon`]; the budget check is
+    /// the caller's ([`Sandbox::dp_cost`] before, or [`Sandbox::run_within`]).
     pub async fn run(&self, sql: &str, cancel: &Cancel) -> Result<Outcome, SandboxError> {
+        self.run_inner(sql, None, cancel).await
+    }
+
+    async fn run_inner(
+        &self,
+        sql: &str,
+        remaining: Option<Epsilon>,
+        cancel: &Cancel,
+    ) -> Result<Outcome, SandboxError> {
+        let deadline = Instant::now() + self.limits.timeout;
         let units = Arc::new(UnitSketch::default());
         let checked = self.checked(sql, &Observe::udf(units.clone())).await?;
         let fingerprint = {
@@ -286,16 +359,64 @@ impl Sandbox {
             hex::encode(sm3::Sm3::digest(checked.plan.display_indent().to_string().as_bytes()))
         };
         let suppressed = Arc::new(AtomicU64::new(0));
-        let physical = self.physical(&checked, &suppressed).await?;
-        let batches = self.collect(physical, cancel).await?;
-        // Strip the gate columns, keeping each row's smallest unit count for the output checks.
+        let dp = dp_query::analyse(&checked.plan)?;
+        if let (Some(q), Some(remaining)) = (&dp, remaining)
+            && q.cost > remaining
+        {
+            return Err(SandboxError::DpBudget { cost: q.cost, remaining });
+        }
+        let (plan, epsilon) = match dp {
+            None => (checked.plan.clone(), None),
+            Some(q) => {
+                let released = self.release_dp(&q, cancel, deadline).await?;
+                (dp_query::substitute(checked.plan.clone(), &released)?, Some(q.cost))
+            }
+        };
+        let physical = self.physical(&plan, &checked.gates, &suppressed).await?;
+        let batches = self.collect(physical, cancel, deadline).await?;
+        // Which released columns carry per-unit contribution figures (not on DP outputs: their noise
+        // protects them).
+        let root = checked.plan.schema();
+        let mut traced: Vec<(usize, String)> = Vec::new();
+        if epsilon.is_none() {
+            let mut released = 0usize;
+            for i in 0..root.fields().len() {
+                if root.field(i).name().starts_with(RESERVED_PREFIX) {
+                    continue;
+                }
+                if let Some(base) = contrib::trace(&checked.plan, i) {
+                    traced.push((released, base));
+                }
+                released += 1;
+            }
+        }
+        let mut contributions: Vec<ColumnContributions> =
+            traced.iter().map(|(c, _)| ColumnContributions { column: *c, cells: Vec::new() }).collect();
+        // Strip the sandbox's columns, keeping each row's smallest unit count and the contribution
+        // figures for the output checks.
         let mut row_units = Vec::new();
         let mut out = Vec::with_capacity(batches.len());
         let mut schema: Option<SchemaRef> = None;
         for b in batches {
             let s = b.schema();
             let keep: Vec<usize> =
-                (0..s.fields().len()).filter(|i| !s.field(*i).name().starts_with(GATE_PREFIX)).collect();
+                (0..s.fields().len()).filter(|i| !s.field(*i).name().starts_with(RESERVED_PREFIX)).collect();
+            let figure = |name: String, r: usize| -> Option<f64> {
+                let c = b.column(s.index_of(&name).ok()?).as_primitive_opt::<Float64Type>()?;
+                (!c.is_null(r)).then(|| c.value(r))
+            };
+            for ((_, base), col) in traced.iter().zip(contributions.iter_mut()) {
+                for r in 0..b.num_rows() {
+                    let get = |p: contrib::Part| figure(format!("{base}{}", p.suffix()), r);
+                    let cell =
+                        match (get(contrib::Part::Total), get(contrib::Part::Top1), get(contrib::Part::Top2))
+                        {
+                            (Some(total), Some(top1), Some(top2)) => Some(Contribution { total, top1, top2 }),
+                            _ => None,
+                        };
+                    col.cells.push(cell);
+                }
+            }
             let gates: Vec<usize> =
                 (0..s.fields().len()).filter(|i| s.field(*i).name().starts_with(GATE_PREFIX)).collect();
             for r in 0..b.num_rows() {
@@ -318,7 +439,7 @@ impl Sandbox {
             None => {
                 let s = checked.plan.schema().as_arrow();
                 let fields: Vec<_> =
-                    s.fields().iter().filter(|f| !f.name().starts_with(GATE_PREFIX)).cloned().collect();
+                    s.fields().iter().filter(|f| !f.name().starts_with(RESERVED_PREFIX)).cloned().collect();
                 Arc::new(Schema::new(fields))
             }
         };
@@ -330,29 +451,55 @@ impl Sandbox {
             fingerprint,
             tables: checked.tables.into_iter().collect(),
             units,
+            epsilon,
+            contributions,
         })
+    }
+
+    /// Runs the per-unit pre-aggregation of a DP query and releases its noisy groups.
+    async fn release_dp(
+        &self,
+        q: &dp_query::DpQuery,
+        cancel: &Cancel,
+        deadline: Instant,
+    ) -> Result<LogicalPlan, SandboxError> {
+        let physical = self
+            .ctx
+            .state()
+            .create_physical_plan(&q.pre)
+            .await
+            .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
+        verify_scans(&physical, checked_scans(&q.pre)?)?;
+        let mut gatherer = {
+            let mut rng = self.rng.lock().map_err(|_| SandboxError::Internal("rng lock".into()))?;
+            q.gatherer(rng.as_mut(), self.limits.memory_bytes)?
+        };
+        self.drive(physical, cancel, deadline, |b| gatherer.add(&b)).await?;
+        let mut rng = self.rng.lock().map_err(|_| SandboxError::Internal("rng lock".into()))?;
+        gatherer.release(rng.as_mut())
     }
 
     /// The physical plan of a checked query with its gates installed and its scans verified.
     async fn physical(
         &self,
-        checked: &check::Checked,
+        plan: &LogicalPlan,
+        gates: &[Gate],
         suppressed: &Arc<AtomicU64>,
     ) -> Result<Arc<dyn ExecutionPlan>, SandboxError> {
         let mut physical = self
             .ctx
             .state()
-            .create_physical_plan(&checked.plan)
+            .create_physical_plan(plan)
             .await
             .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
-        for gate in &checked.gates {
+        for gate in gates {
             let (p, found) = install_gate(physical, gate, suppressed)?;
             if !found {
                 return Err(SandboxError::Internal("threshold gate not placed".into()));
             }
             physical = p;
         }
-        verify_scans(&physical, checked_scans(&checked.plan))?;
+        verify_scans(&physical, checked_scans(plan)?)?;
         Ok(physical)
     }
 
@@ -360,7 +507,7 @@ impl Sandbox {
     /// platform's own staff and benchmarks — never shown to a developer (it would carry sizes).
     pub async fn plan_for_platform(&self, sql: &str) -> Result<String, SandboxError> {
         let checked = self.checked(sql, &Observe::udf(Arc::new(UnitSketch::default()))).await?;
-        let physical = self.physical(&checked, &Arc::new(AtomicU64::new(0))).await?;
+        let physical = self.physical(&checked.plan, &checked.gates, &Arc::new(AtomicU64::new(0))).await?;
         Ok(datafusion::physical_plan::displayable(physical.as_ref()).indent(true).to_string())
     }
 
@@ -370,36 +517,52 @@ impl Sandbox {
         let state = self.ctx.state();
         let physical =
             state.create_physical_plan(&plan).await.map_err(|e| SandboxError::Sql(planning_message(&e)))?;
-        self.collect(physical, cancel).await
+        self.collect(physical, cancel, Instant::now() + self.limits.timeout).await
     }
 
     async fn collect(
         &self,
         plan: Arc<dyn ExecutionPlan>,
         cancel: &Cancel,
+        deadline: Instant,
     ) -> Result<Vec<RecordBatch>, SandboxError> {
+        let max_rows = self.limits.max_output_rows;
+        let mut out = Vec::new();
+        let mut rows = 0usize;
+        self.drive(plan, cancel, deadline, |b| {
+            rows += b.num_rows();
+            if rows > max_rows {
+                return Err(SandboxError::TooManyRows);
+            }
+            out.push(b);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Executes a plan until `deadline`, cancellable, handing each batch to `each`.
+    async fn drive(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        cancel: &Cancel,
+        deadline: Instant,
+        mut each: impl FnMut(RecordBatch) -> Result<(), SandboxError>,
+    ) -> Result<(), SandboxError> {
         // A CPU-bound operator may run long between two points where the runtime could stop it: every
         // leaf also checks the deadline and the cancel flag on each batch it passes up.
-        let deadline = std::time::Instant::now() + self.limits.timeout;
         let plan = watch(plan, deadline, cancel)?;
         let task = self.ctx.task_ctx();
-        let max_rows = self.limits.max_output_rows;
         let run = async move {
             let mut stream = execute_stream(plan, task).map_err(execution)?;
-            let mut out = Vec::new();
-            let mut rows = 0usize;
             while let Some(b) = stream.next().await {
-                let b = b.map_err(execution)?;
-                rows += b.num_rows();
-                if rows > max_rows {
-                    return Err(SandboxError::TooManyRows);
-                }
-                out.push(b);
+                each(b.map_err(execution)?)?;
             }
-            Ok(out)
+            Ok(())
         };
+        let left = deadline.saturating_duration_since(Instant::now());
         tokio::select! {
-            r = tokio::time::timeout(self.limits.timeout, run) => match r {
+            r = tokio::time::timeout(left, run) => match r {
                 Ok(r) => r,
                 Err(_) => Err(SandboxError::Timeout),
             },
@@ -529,15 +692,41 @@ fn install_gate(
     Ok((Arc::new(gated), true))
 }
 
-fn checked_scans(plan: &LogicalPlan) -> usize {
+/// The policy scans a plan has. Any other scan must be the released groups of a DP query (the plan
+/// check refused every other table before).
+fn checked_scans(plan: &LogicalPlan) -> Result<usize, SandboxError> {
     let mut n = 0;
+    let mut other = false;
     let _ = plan.apply(|p| {
-        if matches!(p, LogicalPlan::TableScan(_)) {
-            n += 1;
+        if let LogicalPlan::TableScan(ts) = p {
+            let policy = datafusion::datasource::source_as_provider(&ts.source)
+                .ok()
+                .is_some_and(|t| (t.as_ref() as &dyn std::any::Any).is::<PolicyTable>());
+            if policy {
+                n += 1;
+            } else if ts.table_name.table() != dp_query::RELEASED_TABLE {
+                other = true;
+            }
         }
         Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
     });
-    n
+    if other {
+        return Err(SandboxError::Internal("scan of a table without policy".into()));
+    }
+    Ok(n)
+}
+
+/// A DP setting must be consistent and sit on a protected table (it bounds each unit).
+fn validate_dp(policy: &TablePolicy) -> Result<(), SandboxError> {
+    if let Some(dp) = &policy.dp {
+        dp.validate().map_err(SandboxError::Dp)?;
+        if !policy.is_protected() {
+            return Err(SandboxError::Dp(crate::dp::DpError::InvalidConfig(
+                "differential privacy needs the table's privacy unit",
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The final plan check: every table the checked plan scans is read through a policy scan.
@@ -551,4 +740,17 @@ fn verify_scans(plan: &Arc<dyn ExecutionPlan>, scans: usize) -> Result<(), Sandb
         return Err(SandboxError::Internal(format!("{scans} scans but {found} policy scans")));
     }
     Ok(())
+}
+
+impl Sandbox {
+    /// A session over in-memory tables (the workspace's dummy data): no policy, statements refused.
+    pub fn open_batches(tables: Vec<(String, RecordBatch)>, limits: Limits) -> Result<Sandbox, SandboxError> {
+        let mut providers: Vec<(String, Arc<dyn TableProvider>)> = Vec::new();
+        for (name, batch) in tables {
+            let mem = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])
+                .map_err(|e| SandboxError::Internal(e.to_string()))?;
+            providers.push((name, Arc::new(mem)));
+        }
+        Sandbox::open(providers, limits)
+    }
 }

@@ -10,14 +10,19 @@
 //!   cancellation, errors without data values;
 //! - [`sketch`]: the units each query aggregated, for differencing pairs;
 //! - [`checks`]: output checks before release (threshold, dominance, p-ratio, zeros, identifiers);
+//! - [`contrib`]: per-unit contributions to SUM/AVG cells (dominance, p%);
 //! - [`dp`]: differential privacy with discrete samplers;
+//! - [`dp_query`]: differential privacy in query execution (contribution bounds, noise, noisy group
+//!   selection, the ε a query costs);
 //! - [`dummy`]: synthetic dummy data from coarsened statistics;
 //! - [`bench`]: the sandbox benchmark (P1).
 
 pub mod bench;
 pub mod check;
 pub mod checks;
+pub mod contrib;
 pub mod dp;
+pub mod dp_query;
 pub mod dummy;
 pub mod engine;
 pub mod policy;
@@ -25,6 +30,12 @@ pub mod release;
 pub mod sketch;
 pub mod table;
 
-pub use engine::{Cancel, Dataset, Outcome, Sandbox};
-pub use policy::{ColumnPolicy, Limits, SandboxError, TablePolicy};
+// The platform writes results as Parquet and reads them back for CSV/XLSX downloads with the same
+// Arrow and Parquet the engine uses.
+pub use arrow;
+pub use parquet;
+
+pub use dp::{DpBudget, Epsilon};
+pub use engine::{Cancel, ColumnContributions, Contribution, Dataset, Outcome, Sandbox};
+pub use policy::{ColumnPolicy, DpBounds, DpPolicy, Limits, SandboxError, TablePolicy};
 pub use table::PseudonymKey;

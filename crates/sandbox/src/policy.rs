@@ -5,7 +5,11 @@
 //! row scope, k) and the catalogue (grades, personal-information flags). Fields a grant does not list
 //! are hidden: they are not in the table the developer's SQL sees at all.
 
+use std::collections::BTreeMap;
+
 use yunshu_domain::catalog::UsageClass;
+
+use crate::dp::{DpError, Epsilon};
 
 /// The name of the column a protected table carries its (pseudonymised) privacy unit in. It may only be
 /// passed through; any other use by a query is refused.
@@ -52,6 +56,78 @@ pub struct TablePolicy {
     /// The grant's row scope as a SQL predicate over the dataset's own fields (applied inside the scan,
     /// below every other operator), e.g. `region LIKE '5301%'`.
     pub row_filter: Option<String>,
+    /// Differential privacy on this table (sandbox.md layer 6); `None`: no DP, the exact threshold
+    /// applies. See [`crate::dp_query`] for the mechanism.
+    pub dp: Option<DpPolicy>,
+}
+
+/// Clamping bounds of one column, from configuration (never read off the data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DpBounds {
+    pub lower: i64,
+    pub upper: i64,
+}
+
+/// A table's differential-privacy settings, all from configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpPolicy {
+    /// ε of each released aggregate, and of the noisy unit count that decides which groups are
+    /// released; a query costs `epsilon × (1 + aggregates)` (see [`crate::dp_query`]).
+    pub epsilon: Epsilon,
+    /// Per-row clamping bounds of the columns that may be summed or averaged; a column not listed
+    /// cannot be.
+    pub bounds: BTreeMap<String, DpBounds>,
+    /// Rows one privacy unit may contribute to one group: its count in a group is capped at this,
+    /// its sum at this many rows' worth of the bounds.
+    pub max_rows_per_group: u32,
+    /// Groups one privacy unit may contribute to; beyond that, a keyed random choice of its groups
+    /// is kept.
+    pub max_groups: u32,
+    /// τ: the noisy distinct-unit count a group needs to be released, raised to the table's k
+    /// (0: k).
+    pub threshold: u32,
+}
+
+impl DpPolicy {
+    /// A policy with one row per unit and group and one group per unit; the threshold is k.
+    pub fn new(epsilon: Epsilon) -> DpPolicy {
+        DpPolicy { epsilon, bounds: BTreeMap::new(), max_rows_per_group: 1, max_groups: 1, threshold: 0 }
+    }
+
+    /// Adds the bounds of a column.
+    pub fn bound(mut self, column: &str, lower: i64, upper: i64) -> DpPolicy {
+        self.bounds.insert(column.to_owned(), DpBounds { lower, upper });
+        self
+    }
+
+    /// Checks the settings: ε positive, limits at least 1, bounds ordered.
+    pub fn validate(&self) -> Result<(), DpError> {
+        if self.epsilon.is_zero() {
+            return Err(DpError::InvalidEpsilon("ε per aggregate must be positive"));
+        }
+        if self.max_rows_per_group == 0 || self.max_groups == 0 {
+            return Err(DpError::InvalidConfig("contribution limits must be at least 1"));
+        }
+        if self.bounds.values().any(|b| b.lower > b.upper) {
+            return Err(DpError::InvalidConfig("a lower bound is greater than its upper bound"));
+        }
+        Ok(())
+    }
+
+    /// The release threshold τ actually applied for a table of threshold `k`.
+    pub fn tau(&self, k: u32) -> u32 {
+        self.threshold.max(k).max(MIN_K)
+    }
+
+    /// δ of the group selection, for display: a group only one unit makes up is released with
+    /// probability P[Z ≥ τ − 1] = e^{−a(τ−2)}/(e^a + 1) for discrete Laplace noise Z with a = ε/G,
+    /// and a unit makes up at most G groups.
+    pub fn selection_delta(&self, k: u32) -> f64 {
+        let g = f64::from(self.max_groups.max(1));
+        let a = self.epsilon.as_f64() / g;
+        let tau = f64::from(self.tau(k));
+        g * (-a * (tau - 2.0)).exp() / (a.exp() + 1.0)
+    }
 }
 
 impl TablePolicy {
@@ -61,6 +137,10 @@ impl TablePolicy {
 
     pub fn column(&self, name: &str) -> Option<&ColumnPolicy> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    pub fn is_dp(&self) -> bool {
+        self.dp.is_some()
     }
 
     /// The threshold actually applied: the configured k, raised to [`MIN_K`].
@@ -119,6 +199,19 @@ pub enum SandboxError {
     /// shown (it is logged for the platform's own staff).
     #[error("execution failed")]
     Execution,
+    /// A query shape differential privacy does not support on a DP table (the reason in Chinese).
+    #[error("dp shape: {0}")]
+    DpShape(String),
+    /// SUM/AVG of a column without configured clamping bounds on a DP table (the query's own column
+    /// name).
+    #[error("dp unbounded column: {0}")]
+    DpUnboundedColumn(String),
+    /// The query would spend more ε than the project has left; it did not run.
+    #[error("dp budget exceeded: cost {cost}, remaining {remaining}")]
+    DpBudget { cost: Epsilon, remaining: Epsilon },
+    /// A DP configuration error or a failed random source: nothing is released without its noise.
+    #[error("dp: {0}")]
+    Dp(DpError),
     /// A broken invariant of the sandbox itself (fail closed).
     #[error("internal: {0}")]
     Internal(String),
@@ -136,6 +229,10 @@ impl SandboxError {
             SandboxError::Cancelled => "sandbox.cancelled",
             SandboxError::TooManyRows => "sandbox.too_many_rows",
             SandboxError::Execution => "sandbox.execution",
+            SandboxError::DpShape(_) => "dp.shape",
+            SandboxError::DpUnboundedColumn(_) => "dp.unbounded_column",
+            SandboxError::DpBudget { .. } => "dp.budget_exceeded",
+            SandboxError::Dp(e) => e.code(),
             SandboxError::Internal(_) => "sandbox.internal",
         }
     }
@@ -151,6 +248,14 @@ impl SandboxError {
             SandboxError::Cancelled => "查询已取消".into(),
             SandboxError::TooManyRows => "结果行数超出上限，请增加聚合或筛选".into(),
             SandboxError::Execution => "查询执行出错（为保护数据，不显示包含数据内容的错误详情）".into(),
+            SandboxError::DpShape(m) => format!("该数据集启用了差分隐私，查询形式不受支持：{m}"),
+            SandboxError::DpUnboundedColumn(c) => {
+                format!("该数据集启用了差分隐私，字段“{c}”没有配置取值范围（裁剪上下限），不能求和或求平均")
+            }
+            SandboxError::DpBudget { cost, remaining } => {
+                format!("隐私预算不足：本次查询需 ε = {cost}，剩余 ε = {remaining}，查询未执行")
+            }
+            SandboxError::Dp(e) => e.message_zh(),
             SandboxError::Internal(_) => "沙箱内部错误，查询已拒绝（已记录）".into(),
         }
     }

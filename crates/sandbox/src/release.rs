@@ -2,9 +2,12 @@
 //! result lands in the project's outbox.
 //!
 //! Text columns are scanned for direct identifiers; every numeric cell is checked against the cell
-//! threshold with the distinct-unit count the gate computed for its row. Dominance and the p% rule need
-//! each unit's contribution to a magnitude cell; until the engine gathers those, magnitude columns are
-//! checked as frequencies and the report says so with a `cell.contributions_pending` review reason.
+//! threshold with the distinct-unit count the gate computed for its row. SUM/AVG columns whose per-unit
+//! contributions the engine gathered ([`crate::contrib`]) are magnitude columns: dominance (n=2,
+//! k=90 %) and the p% rule run on those figures. Other floating-point columns may be magnitudes the
+//! engine has no contributions for (a unit with several rows, a join, an expression over sums): they
+//! are checked as frequencies and the report says so with a `cell.contributions_pending` review
+//! reason.
 
 use std::collections::HashSet;
 
@@ -24,11 +27,19 @@ pub fn outcome_checks(
     source_names: &HashSet<String>,
 ) -> CheckReport {
     let schema = outcome.schema.clone();
+    let known = |c: usize| outcome.contributions.iter().find(|x| x.column == c);
     let columns: Vec<ColumnMeta> = schema
         .fields()
         .iter()
-        .map(|f| {
-            let kind = if f.data_type().is_numeric() { ColumnKind::Frequency } else { ColumnKind::Dimension };
+        .enumerate()
+        .map(|(c, f)| {
+            let kind = if !f.data_type().is_numeric() {
+                ColumnKind::Dimension
+            } else if known(c).is_some() {
+                ColumnKind::Magnitude
+            } else {
+                ColumnKind::Frequency
+            };
             ColumnMeta::new(f.name().clone(), kind)
         })
         .collect();
@@ -63,7 +74,18 @@ pub fn outcome_checks(
                         !f.is_null(r) && f.value(r) == 0.0
                     })
                     .unwrap_or(false);
-                line.push(Some(CellStats { units, total: 0.0, top1: 0.0, top2: 0.0, is_zero: zero }));
+                let figures = known(c).map(|x| x.cells.get(row).copied().flatten());
+                let stats = match figures {
+                    // A magnitude cell without its figures cannot be checked: the rules fail it.
+                    Some(None) => {
+                        CellStats { units, total: f64::NAN, top1: f64::NAN, top2: f64::NAN, is_zero: zero }
+                    }
+                    Some(Some(x)) => {
+                        CellStats { units, total: x.total, top1: x.top1, top2: x.top2, is_zero: zero }
+                    }
+                    None => CellStats { units, total: 0.0, top1: 0.0, top2: 0.0, is_zero: zero },
+                };
+                line.push(Some(stats));
             }
             cells.push(line);
             row += 1;
@@ -78,7 +100,8 @@ pub fn outcome_checks(
     }
     let input = CheckInput { columns: &columns, cells: &cells, values: &values, residual_df: None };
     let report = check_output(config, &input, source_names);
-    let has_magnitude = schema.fields().iter().any(|f| f.data_type().is_floating());
+    let has_magnitude =
+        schema.fields().iter().enumerate().any(|(c, f)| f.data_type().is_floating() && known(c).is_none());
     if has_magnitude && outcome.row_units.iter().any(|u| u.is_some()) {
         report.merge(CheckReport::from_reasons(vec![CheckReason {
             code: "cell.contributions_pending",

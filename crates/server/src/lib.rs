@@ -56,6 +56,58 @@ pub struct Config {
     pub grade_policy: yunshu_domain::catalog::GradePolicy,
     /// Largest data file accepted for import (bytes), enforced while streaming.
     pub upload_limit: u64,
+    /// Per-query memory and time caps of the sandbox, and the largest result it keeps.
+    pub sandbox_limits: yunshu_sandbox::Limits,
+    /// Differential privacy of grants that carry an ε budget: ε per aggregate, contribution limits,
+    /// clamping bounds per field (configuration, never read off the data).
+    pub dp: DpSettings,
+}
+
+/// Differential-privacy settings (sandbox.md layer 6). A grant with an ε budget puts its table under
+/// DP with these settings; the budget is charged per query with what the query's aggregates cost.
+#[derive(Debug, Clone)]
+pub struct DpSettings {
+    pub epsilon_per_aggregate: yunshu_domain::data_use::Epsilon,
+    /// Rows one privacy unit contributes to one group at most.
+    pub max_rows_per_group: u32,
+    /// Groups one privacy unit contributes to at most.
+    pub max_groups: u32,
+    /// Clamping bounds per field name; a field without bounds cannot be summed on a DP table.
+    pub bounds: std::collections::BTreeMap<String, yunshu_sandbox::policy::DpBounds>,
+}
+
+impl DpSettings {
+    /// Parses bounds, one per line: `缴费金额 = 0..5000` (integers; lower ≤ upper).
+    pub fn parse_bounds(
+        text: &str,
+    ) -> Result<std::collections::BTreeMap<String, yunshu_sandbox::policy::DpBounds>, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let bad = || format!("dp_bounds 第 {} 行应为“字段名 = 下限..上限”（整数）", n + 1);
+            let (name, range) = line.split_once('=').ok_or_else(bad)?;
+            let (lo, hi) = range.split_once("..").ok_or_else(bad)?;
+            let lower: i64 = lo.trim().parse().map_err(|_| bad())?;
+            let upper: i64 = hi.trim().parse().map_err(|_| bad())?;
+            if lower > upper || name.trim().is_empty() {
+                return Err(bad());
+            }
+            out.insert(name.trim().to_owned(), yunshu_sandbox::policy::DpBounds { lower, upper });
+        }
+        Ok(out)
+    }
+}
+
+impl Default for DpSettings {
+    fn default() -> DpSettings {
+        DpSettings {
+            // ε = 0.1 per released aggregate (and for the noisy count that selects groups).
+            epsilon_per_aggregate: yunshu_domain::data_use::Epsilon::new(1, 10)
+                .unwrap_or(yunshu_domain::data_use::Epsilon::ZERO),
+            max_rows_per_group: 1,
+            max_groups: 5,
+            bounds: std::collections::BTreeMap::new(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -72,6 +124,12 @@ impl Default for Config {
             registration_code_provisional: true,
             grade_policy: Default::default(),
             upload_limit: 2 * 1024 * 1024 * 1024,
+            sandbox_limits: yunshu_sandbox::Limits {
+                memory_bytes: 1 << 30,
+                timeout: std::time::Duration::from_secs(120),
+                max_output_rows: 100_000,
+            },
+            dp: DpSettings::default(),
         }
     }
 }
@@ -97,10 +155,13 @@ pub struct AppState {
     pub objects: Arc<dyn object_store::ObjectStore>,
     /// Email/SMS channel for notifications (default: the log).
     pub notifier: Arc<dyn scheduler::Notifier>,
+    /// The sandbox: pseudonym secret (`data_dir/keys/sandbox.key`), limits, dummy tables, runs.
+    pub sandbox: Arc<services::sandbox::Runtime>,
 }
 
 impl AppState {
-    /// `data_dir` holds the object store (`objects/`) and its master key (`keys/data-master.key`).
+    /// `data_dir` holds the object store (`objects/`), its master key (`keys/data-master.key`) and the
+    /// sandbox's pseudonym secret (`keys/sandbox.key`).
     pub fn new(
         store: Store,
         config: Config,
@@ -110,6 +171,7 @@ impl AppState {
     ) -> Result<AppState, String> {
         let regions = Arc::new(RegionTree::yunnan().map_err(|e| e.to_string())?);
         let authz = Arc::new(authz::Authz::new(regions.clone()).map_err(|e| e.to_string())?);
+        let sandbox = Arc::new(services::sandbox::Runtime::open(data_dir, config.sandbox_limits)?);
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -120,6 +182,7 @@ impl AppState {
             checkpoints: Arc::new(CheckpointLog::new(checkpoint_file)),
             objects: services::datasets::open_objects(data_dir)?,
             notifier: Arc::new(scheduler::LogNotifier),
+            sandbox,
         })
     }
 

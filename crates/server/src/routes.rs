@@ -413,6 +413,34 @@ pub const ROUTES: &[RouteSpec] = &[
         .io(Some("RevokeInput"), Some("GrantView")),
     api(Method::GET, "/api/v1/grants/{id}/chain", "project.view", "Whether the grant's whole access chain holds today, with the reason")
         .io(None, Some("ChainView")),
+    // The sandbox (sandbox.md): the workspace and runs (developer), the outputs (parties, reviewers),
+    // reviews (the operator's reviewers), downloads (developer, released outputs only).
+    page(Method::GET, "/projects/{id}/workspace", "project.view", "沙箱工作台"),
+    page(Method::POST, "/projects/{id}/workspace", "sandbox.query", "运行查询（模拟数据或真实数据）"),
+    page(Method::GET, "/outputs", "sandbox.output_view", "成果输出（审核待办）"),
+    page(Method::GET, "/outputs/{id}", "sandbox.output_view", "输出详情"),
+    page(Method::POST, "/outputs/{id}/review", "sandbox.review", "审核输出"),
+    page(Method::GET, "/outputs/{id}/download/{format}", "sandbox.download", "下载已放行的输出"),
+    api(Method::GET, "/api/v1/projects/{id}/sandbox", "project.view", "The project's catalog today: granted datasets, usage classes, k, ε budgets; suspended grants")
+        .io(None, Some("Catalog")),
+    api(Method::GET, "/api/v1/projects/{id}/sandbox/queries", "project.view", "The project's query history, newest first")
+        .io(None, Some("QueryView[]")),
+    api(Method::POST, "/api/v1/projects/{id}/sandbox/queries", "sandbox.query", "Run a query on dummy data (full result) or real data (result to the outbox, check report back)")
+        .io(Some("RunInput"), Some("RunResult")),
+    api(Method::POST, "/api/v1/projects/{id}/sandbox/cancel", "sandbox.query", "Cancel the caller's run in progress")
+        .io(None, None),
+    api(Method::GET, "/api/v1/projects/{id}/outputs", "project.view", "The project's outputs (outbox), newest first")
+        .io(None, Some("OutputView[]")),
+    api(Method::GET, "/api/v1/outputs/pending", "sandbox.review", "Outputs of the caller's operator awaiting review")
+        .io(None, Some("OutputView[]")),
+    api(Method::GET, "/api/v1/outputs/{id}", "sandbox.output_view", "One output: check report, reviews, downloads")
+        .io(None, Some("OutputView")),
+    api(Method::GET, "/api/v1/outputs/{id}/data", "sandbox.review", "The values of an output, for the operator's reviewers (each look audited)")
+        .io(None, Some("OutputData")),
+    api(Method::POST, "/api/v1/outputs/{id}/review", "sandbox.review", "Approve (release) or reject an output")
+        .io(Some("ReviewInput"), Some("OutputView")),
+    api(Method::GET, "/api/v1/outputs/{id}/download/{format}", "sandbox.download", "Download a released output as csv, parquet or xlsx (audited)")
+        .io(None, None),
 ];
 
 /// Finds the row for a matched path and method.

@@ -95,6 +95,13 @@ const DATA_USE_OPERATE: &str = "DDDDDDDADDDDD";
 const PROJECT_VIEW: &str = "DDADDDDAADDDA";
 /// project.manage: the developer's 经办/负责人.
 const PROJECT_MANAGE: &str = "DDDDDDDDADDDD";
+/// sandbox.query and sandbox.download: the developer's 经办/负责人.
+const SANDBOX_DEV: &str = "DDDDDDDDADDDD";
+/// sandbox.review: the operator's reviewers only (not its 负责人, not the developer).
+const SANDBOX_REVIEW: &str = "DDDDDDADDDDDD";
+/// sandbox.output_view: the parties' staff including the operator's reviewers, and the 经办/负责人 of
+/// data authorities and supervisors of the area.
+const SANDBOX_OUTPUTS: &str = "DDADDDAAADDDA";
 
 const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/login", ALL),
@@ -294,6 +301,22 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/projects/{id}/assessments", DATA_USE_OPERATE),
     ("POST", "/projects/{id}/grants", DATA_USE_OPERATE),
     ("POST", "/grants/{id}/revoke", DATA_USE_OPERATE),
+    ("GET", "/projects/{id}/workspace", PROJECT_VIEW),
+    ("POST", "/projects/{id}/workspace", SANDBOX_DEV),
+    ("GET", "/outputs", SANDBOX_OUTPUTS),
+    ("GET", "/outputs/{id}", SANDBOX_OUTPUTS),
+    ("POST", "/outputs/{id}/review", SANDBOX_REVIEW),
+    ("GET", "/outputs/{id}/download/{format}", SANDBOX_DEV),
+    ("GET", "/api/v1/projects/{id}/sandbox", PROJECT_VIEW),
+    ("GET", "/api/v1/projects/{id}/sandbox/queries", PROJECT_VIEW),
+    ("POST", "/api/v1/projects/{id}/sandbox/queries", SANDBOX_DEV),
+    ("POST", "/api/v1/projects/{id}/sandbox/cancel", SANDBOX_DEV),
+    ("GET", "/api/v1/projects/{id}/outputs", PROJECT_VIEW),
+    ("GET", "/api/v1/outputs/pending", SANDBOX_REVIEW),
+    ("GET", "/api/v1/outputs/{id}", SANDBOX_OUTPUTS),
+    ("GET", "/api/v1/outputs/{id}/data", SANDBOX_REVIEW),
+    ("POST", "/api/v1/outputs/{id}/review", SANDBOX_REVIEW),
+    ("GET", "/api/v1/outputs/{id}/download/{format}", SANDBOX_DEV),
     ("GET", "/api/v1/data-use-requests", DATA_USE_VIEW),
     ("POST", "/api/v1/data-use-requests", DATA_USE_OPERATE),
     ("GET", "/api/v1/data-use-requests/{id}", DATA_USE_VIEW),
@@ -328,6 +351,7 @@ fn fill(path: &str, org_id: i64, user_id: i64) -> String {
         .replace("{rule}", "999999")
         .replace("{code}", "NO-SUCH-CODE")
         .replace("{oid}", "999999")
+        .replace("{format}", "csv")
 }
 
 #[tokio::test]

@@ -560,3 +560,280 @@ async fn onboarding_from_application_to_signed_agreement_through_the_browser() {
     app.stop().await;
     drop(driver);
 }
+
+impl Session<'_> {
+    /// Runs a script in the page and returns what it returns (to read a value off the page).
+    async fn eval(&self, js: &str) -> Value {
+        wd(
+            self.http,
+            reqwest::Method::POST,
+            &format!("{}/execute/sync", self.url),
+            Some(json!({"script": js, "args": []})),
+        )
+        .await
+    }
+
+    /// The current URL.
+    async fn current_url(&self) -> String {
+        try_get(self.http, &format!("{}/url", self.url)).await.unwrap().as_str().unwrap().to_owned()
+    }
+
+    /// Picks the option of a `<select>` whose visible text contains `text`, by clicking it.
+    async fn select_text(&self, css: &str, text: &str) {
+        let js = format!(
+            "const o = [...document.querySelectorAll({css:?} + ' option')].find(o => o.textContent.includes({text:?})); \
+             return o ? o.value : null;"
+        );
+        let value = self.eval(&js).await;
+        let value = value.as_str().unwrap_or_else(|| panic!("no option {text:?} in {css}"));
+        self.select(css, value).await;
+    }
+
+    /// Text of an element (empty when it is not there).
+    async fn text(&self, css: &str) -> String {
+        try_text(self.http, &self.url, css).await.unwrap_or_default()
+    }
+
+    async fn screenshot(&self, path: &str) {
+        let shot = wd(self.http, reqwest::Method::GET, &format!("{}/screenshot", self.url), None).await;
+        let png = base64_decode(shot.as_str().unwrap_or_default());
+        assert!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
+        match std::fs::write(path, &png) {
+            Ok(()) => eprintln!("screenshot written to {path} ({} bytes)", png.len()),
+            Err(e) => eprintln!("could not write {path}: {e}"),
+        }
+    }
+}
+
+/// The whole data-use chain in the browser (Art. 20, 21, 25, 28): the operator requests fields of
+/// 社会保险缴费信息 for 普惠金融信用评估 and submits; the provider and the authority approve; the
+/// operator records a security assessment on the demo project and grants the fields with a row-scope
+/// condition; the developer runs an aggregate on dummy data, sees the real-policy pre-check, submits
+/// it on real data and gets the check report; two reviewers release the output (the grant is L4, so
+/// one is not enough); the developer downloads it, and the download is recorded.
+#[tokio::test]
+async fn data_use_from_request_to_released_download_through_the_browser() {
+    if !browser_available() {
+        return;
+    }
+    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(120)).build().unwrap();
+    let driver = start_driver(&http).await;
+    let app = common::TestApp::spawn().await;
+    let s = Session { http: &http, url: new_session(&http, &driver).await };
+
+    // 1. The operator drafts the request for three fields and submits it.
+    s.login(&app.url, "op.clerk").await;
+    s.goto(&format!("{}/data-use/requests/new", app.url)).await;
+    s.wait_for(&["新建数据使用申请"]).await;
+    s.select_text("#pick-provider select[name=scenario_id]", "普惠金融信用评估").await;
+    s.select_text("#pick-provider select[name=provider_org_id]", "云南省人力资源和社会保障厅").await;
+    s.click("#pick-provider button[type=submit]").await;
+    s.wait_for(&["社会保险缴费信息", "参保人身份证号", "缴费金额"]).await;
+    for (item, class, why) in [
+        ("参保人身份证号", "join_key", "作为假名化关联键按月统计参保人数，不输出本身"),
+        ("缴费月份", "dimension", "按月份分组观察缴费的连续性和用工稳定性"),
+        ("缴费金额", "aggregate", "按月汇总缴费总额，衡量企业群体的缴费能力"),
+    ] {
+        let row = format!("#new-request tr:has(input[aria-label=\"申请 {item}\"])");
+        s.click(&format!("input[aria-label=\"申请 {item}\"]")).await;
+        s.select(&format!("{row} select"), class).await;
+        s.type_into(&format!("{row} input[name^=just_]"), why).await;
+    }
+    s.type_into(
+        "#new-request textarea[name=purpose]",
+        "按月评估小微企业职工的参保缴费情况，作为信用评分模型的特征",
+    )
+    .await;
+    s.type_into("#new-request input[name=row_scope]", "全省 2026 年 1 月以来的缴费记录").await;
+    s.script("document.querySelector('#new-request input[name=valid_until]').value = '2027-05-31';").await;
+    s.click("#new-request button[name=and_submit][value=\"0\"]").await;
+    s.wait_for(&["id=\"request-status\"", "草稿", "参保人身份证号", "提交审核"]).await;
+    let request_url = s.current_url().await;
+    let request: i64 = request_url.rsplit('/').next().unwrap().parse().unwrap();
+    s.click("#submit-request button[type=submit]").await;
+    s.wait_for(&["审批中", "云南省数据局"]).await;
+    s.logout().await;
+
+    // 2. The provider (ticking any per-field consent it is asked for) and the authority approve.
+    for approver in ["hrss.clerk", "bureau.clerk"] {
+        s.login(&app.url, approver).await;
+        s.goto(&request_url).await;
+        s.wait_for(&["id=\"approve-request\""]).await;
+        s.script("document.querySelectorAll('#approve-request input[type=checkbox]').forEach(c => c.checked = true);")
+            .await;
+        s.click("#approve-request button[type=submit]").await;
+        s.wait_for(&["id=\"request-decisions\""]).await;
+        let decisions = s.text("#request-decisions").await;
+        assert!(decisions.contains("同意"), "{approver} approved: {decisions}");
+        s.logout().await;
+    }
+
+    // 3. The operator assesses the request on the demo project and grants the fields.
+    s.login(&app.url, "op.clerk").await;
+    s.goto(&request_url).await;
+    assert_eq!(s.text("#request-status").await, "已批准");
+    s.goto(&format!("{}/projects", app.url)).await;
+    s.wait_for(&["小微企业信用评分模型"]).await;
+    let project = s
+        .eval(
+            "const tr = [...document.querySelectorAll('#project-list tbody tr')]\
+             .find(tr => tr.textContent.includes('小微企业信用评分模型')); \
+             return tr.querySelector('a').textContent.trim();",
+        )
+        .await;
+    let project: i64 = project.as_str().unwrap().parse().unwrap();
+    s.click(&format!("#project-list a[href=\"/projects/{project}\"]")).await;
+    s.wait_for(&["记录安全评估", "id=\"workspace-link\""]).await;
+    let demo_grants: Vec<i64> =
+        app.state.store.grants_of_project(project).await.unwrap().iter().map(|g| g.id).collect();
+    s.select_text("#record-assessment select[name=request_id]", &format!("申请 {request}（")).await;
+    s.type_into(
+        "#record-assessment textarea[name=risks]",
+        "参保人身份证号属直接标识符，与缴费月份组合存在识别个人的风险",
+    )
+    .await;
+    s.type_into(
+        "#record-assessment textarea[name=measures]",
+        "身份证号仅作假名化关联键，金额仅聚合输出，k 不低于 10",
+    )
+    .await;
+    s.select("#record-assessment select[name=conclusion]", "pass").await;
+    s.click("#record-assessment button[type=submit]").await;
+    let page = s.wait_for(&["id=\"create-grant\""]).await;
+    assert!(
+        page.contains(&format!("<a href=\"/data-use/requests/{request}\">{request}</a>")),
+        "assessment listed"
+    );
+    s.select_text("#create-grant select[name=assessment_id]", &format!("（申请 {request}，")).await;
+    // The offered fields of the new request (the demo's assessment offers its own too).
+    let boxes = s
+        .eval(&format!(
+            "return [...document.querySelectorAll('#create-grant tbody tr')]\
+             .filter(tr => tr.cells[1].textContent.trim() === '{request}')\
+             .map(tr => tr.querySelector('input[type=checkbox]').name);"
+        ))
+        .await;
+    let boxes: Vec<String> =
+        boxes.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    assert_eq!(boxes.len(), 3, "the three requested fields are offered: {boxes:?}");
+    for b in &boxes {
+        s.click(&format!("input[name={b}]")).await;
+    }
+    let k = s.eval("return document.querySelector('#create-grant input[name=k]').value;").await;
+    assert_eq!(k, "10");
+    s.type_into("#create-grant input[name=row_scope]", "缴费月份 >= DATE '2026-01-01'").await;
+    s.click("#create-grant button[name=preview][value=\"0\"]").await;
+    s.wait_for(&["id=\"grant-list\""]).await;
+    let grants = app.state.store.grants_of_project(project).await.unwrap();
+    let grant = grants.iter().map(|g| g.id).find(|id| !demo_grants.contains(id));
+    let Some(grant) = grant else {
+        let excerpt: String = s.wait_for(&[]).await.chars().take(3000).collect();
+        panic!("no new grant; page: {excerpt}");
+    };
+    s.logout().await;
+
+    // 4. The developer: dummy run with the pre-check, then real data with the check report.
+    s.login(&app.url, "fintech.clerk").await;
+    s.goto(&format!("{}/projects/{project}", app.url)).await;
+    s.click("#workspace-link").await;
+    let page = s.wait_for(&["沙箱工作台", &format!("授权 {grant} ")]).await;
+    let table = s
+        .eval(&format!(
+            "const h = [...document.querySelectorAll('section.dataset')]\
+             .find(x => x.querySelector('h3').textContent.includes('授权 {grant} ')); \
+             return h.querySelector('h3 code').textContent.trim();"
+        ))
+        .await;
+    let table = table.as_str().unwrap().to_owned();
+    assert!(table.starts_with("ds"), "{table}");
+    for label in ["仅作关联键（假名化）", "维度", "仅聚合", "社会保险缴费信息"] {
+        assert!(page.contains(label), "the workspace shows {label}");
+    }
+    let section = s.text(&format!("#table-{table}")).await;
+    assert!(section.contains("缴费月份 >= DATE '2026-01-01'"), "the row scope is shown: {section}");
+    let sql = format!(
+        "SELECT 缴费月份, COUNT(DISTINCT 参保人身份证号) AS 人数, SUM(缴费金额) AS 缴费总额 FROM {table} GROUP BY 缴费月份"
+    );
+    s.type_into("#sql-form textarea[name=sql]", &sql).await;
+    s.click("#sql-form button[value=dummy]").await;
+    s.wait_for(&["id=\"dummy-result\"", "id=\"real-check\""]).await;
+    assert_eq!(s.text("#real-check").await, "此查询可提交到真实数据。");
+    let head = s.text("#dummy-result thead").await;
+    assert!(head.contains("人数") && head.contains("缴费总额"), "{head}");
+    // The editor keeps the SQL; submit it on real data.
+    let kept = s.eval("return document.querySelector('#sql-form textarea[name=sql]').value;").await;
+    assert_eq!(kept.as_str().unwrap().trim(), sql);
+    s.click("#sql-form button[value=real]").await;
+    s.wait_for(&["id=\"real-submitted\"", "id=\"check-outcome\"", "id=\"check-report\""]).await;
+    let outcome = s.text("#check-outcome").await;
+    assert!(["通过", "需人工审核"].contains(&outcome.as_str()), "check outcome {outcome:?}");
+    assert!(!s.text("#check-report").await.is_empty());
+    let output = s.eval("return document.querySelector('#real-submitted a').textContent.trim();").await;
+    let output: i64 = output.as_str().unwrap().parse().unwrap();
+    assert!(s.text("#outbox").await.contains("待审核"));
+    s.script("document.querySelector('#result').scrollIntoView();").await;
+    s.screenshot("/tmp/workspace.png").await;
+    s.logout().await;
+
+    // 5. Two different reviewers release it (L3 and above need two).
+    for (reviewer, name, status_after) in
+        [("op.reviewer1", "马云飞", "待审核"), ("op.reviewer2", "罗静", "已放行")]
+    {
+        s.login(&app.url, reviewer).await;
+        s.goto(&format!("{}/outputs", app.url)).await;
+        s.wait_for(&["id=\"pending-outputs\""]).await;
+        s.click(&format!("#pending-outputs a[href=\"/outputs/{output}\"]")).await;
+        s.wait_for(&["id=\"output-values\"", "id=\"review-form\""]).await;
+        assert!(s.text("#output-values thead").await.contains("人数"));
+        assert!(s.text("#output-status").await.contains("待审核"));
+        s.type_into(
+            "#review-form textarea[name=note]",
+            "已核对各分组个体数均不少于 10，金额为月度汇总，可放行",
+        )
+        .await;
+        s.click("#review-form button[value=approve]").await;
+        s.wait_for(&["id=\"reviews\""]).await;
+        assert!(s.text("#reviews").await.contains(name), "{reviewer}'s review is listed");
+        assert_eq!(s.text("#output-status").await, status_after, "after {reviewer}");
+        s.logout().await;
+    }
+
+    // 6. The developer downloads the released output; the server records it before sending.
+    s.login(&app.url, "fintech.clerk").await;
+    s.goto(&format!("{}/outputs/{output}", app.url)).await;
+    s.wait_for(&["id=\"downloads\"", "已放行"]).await;
+    s.click(&format!("#downloads a[href=\"/outputs/{output}/download/csv\"]")).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let downloads = app.state.store.sandbox_downloads(output).await.unwrap();
+        if downloads.iter().any(|d| d.format == "csv") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no csv download recorded: {downloads:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The XLSX with the browser's session cookie.
+    let cookies = wd(&http, reqwest::Method::GET, &format!("{}/cookie", s.url), None).await;
+    let cookie = cookies
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}={}", c["name"].as_str().unwrap(), c["value"].as_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let r = http
+        .get(format!("{}/outputs/{output}/download/xlsx", app.url))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"), "an XLSX (zip) file");
+    let formats: Vec<String> =
+        app.state.store.sandbox_downloads(output).await.unwrap().into_iter().map(|d| d.format).collect();
+    assert!(formats.contains(&"csv".to_owned()) && formats.contains(&"xlsx".to_owned()), "{formats:?}");
+
+    wd(&http, reqwest::Method::DELETE, &s.url, None).await;
+    app.stop().await;
+    drop(driver);
+}

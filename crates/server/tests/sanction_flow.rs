@@ -7,6 +7,7 @@
 mod common;
 
 use chrono::NaiveDate;
+use object_store::ObjectStoreExt;
 use serde_json::{Value, json};
 use yunshu_domain::authorization::sanction::{Sanction, SanctionError, SanctionKind, applications_allowed};
 use yunshu_domain::party::OrgType;
@@ -222,9 +223,17 @@ async fn termination_closes_access_at_once_and_an_overdue_attestation_is_flagged
     assert_eq!(s, 201, "{t}");
     assert_eq!(access(&app, &dev, sid).await, "terminated");
     let tid = t["id"].as_i64().unwrap();
-    // No workspaces or outputs exist before the sandbox: the deletion list is empty, and audited.
-    assert_eq!(t["platform_copies"], json!([]));
+    // The demo's project under this agreement has one output waiting for review: termination deletes
+    // its files from the vault and lists the deletion; nothing was downloaded.
+    let copies = t["platform_copies"].as_array().unwrap();
+    assert_eq!(copies.len(), 1, "{t}");
+    assert!(copies[0]["id"].as_str().unwrap().starts_with("output:"), "{t}");
+    assert_eq!(copies[0]["kind"], "pending_output", "{t}");
+    assert!(copies[0]["done_on"].is_string(), "{t}");
     assert_eq!(t["downloads"], json!([]));
+    let outputs = app.state.store.sandbox_outputs_of_agreement(aid).await.unwrap();
+    let gone = app.state.objects.head(&object_store::path::Path::from(outputs[0].object_path.as_str())).await;
+    assert!(matches!(gone, Err(object_store::Error::NotFound { .. })), "{gone:?}");
     // Terminating twice is a conflict.
     let (s, v) = post(&app, &op, &path, json!({"reason": "again"})).await;
     assert_eq!(s, 409, "{v}");
@@ -352,7 +361,7 @@ async fn pages_impose_lift_terminate_attest_verify_and_print() {
     assert_eq!(r.status(), 303);
     assert_eq!(access(&app, &dev_token, sid).await, "terminated");
     let body = op.get(format!("{}{page}", app.url)).send().await.unwrap().text().await.unwrap();
-    assert!(body.contains("no-copies") && body.contains("终止开发利用协议"), "{body}");
+    assert!(body.contains("output:") && body.contains("终止开发利用协议"), "{body}");
     let t = app.api_get(&dev_token, &format!("/api/v1/dev-agreements/{aid}/termination")).await;
     let tid = t["id"].as_i64().unwrap();
 

@@ -32,6 +32,10 @@ pub struct QueryRecord {
     pub units_object: String,
     /// The earlier query this one forms a differencing pair with.
     pub differencing_with: Option<i64>,
+    /// ε charged per grant (differential privacy), `grant_id:num/den` lines; empty when none.
+    pub dp_charges: String,
+    /// Wall time of the run in milliseconds.
+    pub elapsed_ms: i64,
     pub created_at: DateTime<Utc>,
 }
 
@@ -50,6 +54,8 @@ pub struct NewQuery {
     pub suppressed: i64,
     pub units_object: String,
     pub differencing_with: Option<i64>,
+    pub dp_charges: String,
+    pub elapsed_ms: i64,
 }
 
 /// An output of a real-data query in the project's outbox.
@@ -161,8 +167,14 @@ pub(crate) const V10_COMMON: &[&str] = &[
     )",
 ];
 
+/// 11: what differential privacy charged each query, and how long it ran.
+pub(crate) const V11: &[&str] = &[
+    "ALTER TABLE sandbox_query ADD COLUMN dp_charges TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE sandbox_query ADD COLUMN elapsed_ms BIGINT NOT NULL DEFAULT 0",
+];
+
 const QUERY_COLS: &str = "id, project_id, user_id, mode, sql_text, fingerprint, tables, outcome, error_code, \
-     rows_out, suppressed, units_object, differencing_with, created_at";
+     rows_out, suppressed, units_object, differencing_with, dp_charges, elapsed_ms, created_at";
 const OUTPUT_COLS: &str = "id, query_id, project_id, operator_org_id, requester_id, grade, check_outcome, \
      check_report, object_path, sm3, rows_out, status, released_on, created_at";
 
@@ -181,6 +193,8 @@ fn query_from_row(r: &AnyRow) -> Result<QueryRecord> {
         suppressed: r.try_get("suppressed")?,
         units_object: r.try_get("units_object")?,
         differencing_with: r.try_get("differencing_with")?,
+        dp_charges: r.try_get("dp_charges")?,
+        elapsed_ms: r.try_get("elapsed_ms")?,
         created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
     })
 }
@@ -261,6 +275,33 @@ impl Store {
         rows.iter().map(output_from_row).collect()
     }
 
+    /// Outputs of every project under a development agreement (termination: the platform's copies).
+    pub async fn sandbox_outputs_of_agreement(&self, agreement_id: i64) -> Result<Vec<OutputRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTPUT_COLS} FROM sandbox_output WHERE project_id IN \
+             (SELECT id FROM sandbox_project WHERE agreement_id = $1) ORDER BY id"
+        )))
+        .bind(agreement_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(output_from_row).collect()
+    }
+
+    /// Downloads of outputs of every project under a development agreement (termination: the files
+    /// the developer must attest it deleted).
+    pub async fn sandbox_downloads_of_agreement(
+        &self,
+        agreement_id: i64,
+    ) -> Result<Vec<(DownloadRecord, OutputRecord)>> {
+        let mut out = Vec::new();
+        for o in self.sandbox_outputs_of_agreement(agreement_id).await? {
+            for d in self.sandbox_downloads(o.id).await? {
+                out.push((d, o.clone()));
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn sandbox_reviews(&self, output_id: i64) -> Result<Vec<ReviewRecord>> {
         let rows = sqlx::query(
             "SELECT output_id, reviewer_id, decision, note, decided_on FROM sandbox_output_review \
@@ -307,8 +348,8 @@ impl Tx {
     pub async fn insert_sandbox_query(&mut self, q: &NewQuery) -> Result<i64> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sandbox_query (project_id, user_id, mode, sql_text, fingerprint, tables, outcome, \
-             error_code, rows_out, suppressed, units_object, differencing_with, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+             error_code, rows_out, suppressed, units_object, differencing_with, dp_charges, elapsed_ms, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
         )
         .bind(q.project_id)
         .bind(q.user_id)
@@ -322,6 +363,8 @@ impl Tx {
         .bind(q.suppressed)
         .bind(&q.units_object)
         .bind(q.differencing_with)
+        .bind(&q.dp_charges)
+        .bind(q.elapsed_ms)
         .bind(ts(self.now()))
         .fetch_one(self.conn())
         .await?;
@@ -334,6 +377,7 @@ impl Tx {
                 "project_id": q.project_id, "mode": q.mode, "sql": q.sql, "fingerprint": q.fingerprint,
                 "tables": q.tables, "outcome": q.outcome, "error_code": q.error_code, "rows": q.rows,
                 "suppressed": q.suppressed, "differencing_with": q.differencing_with,
+                "dp_charges": q.dp_charges, "elapsed_ms": q.elapsed_ms,
             }),
         })
         .await?;

@@ -733,5 +733,9 @@ pub fn migrations(backend: Backend) -> Vec<Migration> {
             version: 10,
             statements: crate::sandbox_runs::V10_COMMON.iter().map(|s| s.replace("{ID}", id)).collect(),
         },
+        Migration {
+            version: 11,
+            statements: crate::sandbox_runs::V11.iter().map(|s| (*s).to_owned()).collect(),
+        },
     ]
 }

@@ -135,6 +135,7 @@ pub fn people_policy() -> TablePolicy {
             ColumnPolicy::new("salary", Aggregate, true),
         ],
         row_filter: None,
+        dp: None,
     }
 }
 
@@ -151,6 +152,7 @@ pub fn payments_policy() -> TablePolicy {
             ColumnPolicy::new("amount", Aggregate, true),
         ],
         row_filter: None,
+        dp: None,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod evaluations;
 pub mod onboarding;
 pub mod plans;
 pub mod sanctions;
+pub mod sandbox;
 pub mod verifications;
 
 use axum::extract::State;
@@ -110,6 +111,15 @@ fn data_use_routes() -> Router<AppState> {
         .route("/api/v1/grants/{id}", get(data_use::get_grant))
         .route("/api/v1/grants/{id}/revoke", post(data_use::revoke_grant))
         .route("/api/v1/grants/{id}/chain", get(data_use::grant_chain))
+        .route("/api/v1/projects/{id}/sandbox", get(sandbox::catalog))
+        .route("/api/v1/projects/{id}/sandbox/queries", get(sandbox::queries).post(sandbox::run))
+        .route("/api/v1/projects/{id}/sandbox/cancel", post(sandbox::cancel))
+        .route("/api/v1/projects/{id}/outputs", get(sandbox::project_outputs))
+        .route("/api/v1/outputs/pending", get(sandbox::pending))
+        .route("/api/v1/outputs/{id}", get(sandbox::output))
+        .route("/api/v1/outputs/{id}/data", get(sandbox::output_data))
+        .route("/api/v1/outputs/{id}/review", post(sandbox::review))
+        .route("/api/v1/outputs/{id}/download/{format}", get(sandbox::download))
 }
 
 fn evaluation_routes() -> Router<AppState> {

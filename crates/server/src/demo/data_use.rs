@@ -15,6 +15,7 @@ use crate::services::data_use::{
     self as svc, FieldInput, GrantForm, ProjectInput, RequestInput, RequestMove, RequestMoveInput,
     SecurityAssessmentInput,
 };
+use crate::services::sandbox;
 
 async fn as_user(state: &AppState, user: &str, at: DateTime<Utc>) -> Result<Ctx, SeedError> {
     Ctx::console(&state.store, user, at, "demo-seed").await.map_err(|e| SeedError::Data(e.message))
@@ -162,7 +163,8 @@ pub async fn seed_data_use(state: &AppState, now: DateTime<Utc>) -> Result<(), S
                 project_id: project,
                 assessment_id: assessment,
                 fields,
-                row_scope: String::new(),
+                // The request's "全省 2026 年 1 月以来的缴费记录" as a condition the engine enforces.
+                row_scope: "缴费月份 >= DATE '2026-01-01'".into(),
                 k: Some(10),
                 epsilon: Some(1.0),
                 until: String::new(),
@@ -171,7 +173,28 @@ pub async fn seed_data_use(state: &AppState, now: DateTime<Utc>) -> Result<(), S
         .await,
     )?;
 
-    // 3. The market-entity request: the bureau approved, the provider has yet to decide.
+    // 3. The developer has tried its first query on dummy data and submitted it on real data: the
+    //    output waits in the outbox for the operator's two reviewers (their 待办).
+    let dev = as_user(state, "fintech.clerk", at(1)).await?;
+    //    The grant has an ε budget, so the output is noised and the query charged (0.1 here).
+    let sql = format!(
+        "SELECT 缴费月份, COUNT(DISTINCT 参保人身份证号) AS 参保人数 FROM ds{} GROUP BY 缴费月份 ORDER BY 缴费月份",
+        social.id
+    );
+    for mode in [sandbox::Mode::Dummy, sandbox::Mode::Real] {
+        let input = sandbox::RunInput { sql: sql.clone(), mode };
+        let r = step("sandbox run", sandbox::run(state, &dev, project, &input).await)?;
+        if r.outcome != "ok" {
+            return Err(SeedError::Data(format!(
+                "sandbox run ({}): {} {}",
+                mode.code(),
+                r.error_code,
+                r.error
+            )));
+        }
+    }
+
+    // 4. The market-entity request: the bureau approved, the provider has yet to decide.
     let op = as_user(state, "op.clerk", at(2)).await?;
     let input = RequestInput {
         scenario_id: scenario.id,

@@ -25,6 +25,7 @@ pub mod evaluations;
 pub mod onboarding;
 pub mod plans;
 pub mod sanctions;
+pub mod sandbox;
 pub mod verifications;
 
 use crate::AppState;

@@ -5,16 +5,15 @@
 //! this scenario today?" — it combines the development agreement, every sanction against the
 //! organisation (province-wide) and the agreement's termination through the domain's
 //! `decide_access`. It is read on every request (nothing is cached), so a suspension, a cancellation
-//! or a termination takes effect at once for web sessions and API tokens alike. Today the
-//! developer's access is used by the scenario pages and API (`onboarding::has_scenario_access`);
-//! the sandbox (issue 5) must call [`developer_access`] when a sandbox session opens, on every
-//! query it runs, and before a queued job starts or an output is released.
+//! or a termination takes effect at once for web sessions and API tokens alike. The scenario
+//! pages and API use it (`onboarding::has_scenario_access`), and so does the sandbox: on every query
+//! (through `data_use::grant_chain`), before an output is released and before a download.
 //!
 //! Termination: the operator terminates; access closes in the same transaction; the platform deletes
-//! its own copies held for the developer (workspaces, outputs awaiting release — [`platform_copies`]
-//! lists none until issue 5 adds them, and the step is then recorded as "empty list, audited"); the
-//! developer attests deletion of every file in its download log ([`download_log`]; empty until
-//! issue 5: an attestation over zero files completes the step); the operator verifies. An attestation
+//! its own copies held for the developer (the result files of its projects' sandbox outputs —
+//! [`platform_copies`]; with none the step is recorded as "empty list, audited"); the developer
+//! attests deletion of every file in its download log ([`download_log`]: each download of a released
+//! output; an attestation over zero files completes the step); the operator verifies. An attestation
 //! not given within the working days of the domain's `Settings` is flagged by the scheduler
 //! ([`flag_overdue`]) to the operator and to the provincial data bureau.
 
@@ -246,22 +245,45 @@ pub async fn lift(state: &AppState, ctx: &Ctx, id: i64, input: &LiftInput) -> Ap
     Ok(rec)
 }
 
-/// The copies the platform holds for the developer under an agreement: development workspaces and
-/// outputs awaiting release. None exist before the sandbox (issue 5); it must list them here (and
-/// delete them in [`delete_platform_copy`]) so that termination deletes and audits each one.
-pub async fn platform_copies(_state: &AppState, _agreement_id: i64) -> AppResult<Vec<(String, CopyKind)>> {
-    Ok(Vec::new())
+/// The copies the platform holds for the developer under an agreement: the result files of its
+/// projects' sandbox outputs (awaiting release, released or rejected — all are copies of derived data
+/// on the platform), each identified as `output:{id}`.
+pub async fn platform_copies(state: &AppState, agreement_id: i64) -> AppResult<Vec<(String, CopyKind)>> {
+    Ok(super::sandbox::copies_of_agreement(state, agreement_id)
+        .await?
+        .iter()
+        .map(|o| {
+            let kind = if o.status == "pending" { CopyKind::PendingOutput } else { CopyKind::Other };
+            (format!("output:{}", o.id), kind)
+        })
+        .collect())
 }
 
-/// Deletes one platform copy. Nothing to delete before issue 5 (see [`platform_copies`]).
-async fn delete_platform_copy(_state: &AppState, _copy_id: &str, _kind: CopyKind) -> AppResult<()> {
-    Ok(())
+/// Deletes one platform copy (an output's result file and its query's unit sketch).
+async fn delete_platform_copy(state: &AppState, copy_id: &str, _kind: CopyKind) -> AppResult<()> {
+    let Some(id) = copy_id.strip_prefix("output:").and_then(|s| s.parse::<i64>().ok()) else {
+        return Err(AppError::internal(format!("unknown platform copy {copy_id}")));
+    };
+    let out = state.store.sandbox_output(id).await?;
+    super::sandbox::delete_output_files(state, &out).await
 }
 
-/// The developer's download log under an agreement: (file id, file name, SM3). Empty until the
-/// sandbox's output release (issue 5) records downloads.
-pub async fn download_log(_state: &AppState, _agreement_id: i64) -> AppResult<Vec<(String, String, String)>> {
-    Ok(Vec::new())
+/// The developer's download log under an agreement: (file id, file name, SM3) of every download of
+/// its projects' released outputs.
+pub async fn download_log(state: &AppState, agreement_id: i64) -> AppResult<Vec<(String, String, String)>> {
+    Ok(state
+        .store
+        .sandbox_downloads_of_agreement(agreement_id)
+        .await?
+        .into_iter()
+        .map(|(d, o)| {
+            (
+                format!("output:{}:{}:{}", o.id, d.format, d.at.timestamp_millis()),
+                format!("output-{}.{}（{}）", o.id, d.format, crate::web::zh_time(d.at)),
+                o.sm3.clone(),
+            )
+        })
+        .collect())
 }
 
 /// Loads a termination the caller may act on (`sanction.view` for both parties and the authorities,

@@ -11,6 +11,7 @@ pub mod onboarding;
 pub mod pages;
 pub mod plans;
 pub mod sanctions;
+pub mod sandbox;
 pub mod templates;
 pub mod verifications;
 
@@ -124,6 +125,11 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{id}/assessments", post(data_use::record_assessment))
         .route("/projects/{id}/grants", post(data_use::create_grant))
         .route("/grants/{id}/revoke", post(data_use::revoke_grant))
+        .route("/projects/{id}/workspace", get(sandbox::workspace).post(sandbox::run))
+        .route("/outputs", get(sandbox::outputs))
+        .route("/outputs/{id}", get(sandbox::output))
+        .route("/outputs/{id}/review", post(sandbox::review))
+        .route("/outputs/{id}/download/{format}", get(sandbox::download))
         .route("/authorization/plans", get(plans::plans).post(plans::create_plan))
         .route("/authorization/plans/{id}", get(plans::plan))
         .route("/authorization/plans/{id}/print", get(plans::print_plan))
@@ -310,6 +316,11 @@ pub fn action_label(action: &str) -> &'static str {
         "assessment.record" => "记录安全评估",
         "grant.create" => "授权数据项",
         "grant.revoke" => "撤销授权",
+        "sandbox.query" => "沙箱查询",
+        "sandbox.output" => "输出进入待审区",
+        "sandbox.review" => "审核输出",
+        "sandbox.look" => "查看输出内容",
+        "sandbox.download" => "下载输出",
         _ => "操作",
     }
 }
@@ -414,6 +425,9 @@ pub async fn layout(
     }
     if can("project.view") {
         data_use.push(item("开发项目", "/projects"));
+    }
+    if can("sandbox.output_view") {
+        data_use.push(item("成果输出", "/outputs"));
     }
     if !data_use.is_empty() {
         menu.push(MenuGroup { title: "数据使用".into(), items: data_use });

@@ -1,0 +1,171 @@
+//! JSON API of the sandbox: a project's catalog (granted datasets with usage classes and ε budgets),
+//! runs on dummy or real data, the query history, cancellation, the outbox, one output with its check
+//! report and reviews, the values for the operator's reviewers (audited), reviews and downloads. Same
+//! services as the workspace pages.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::AppState;
+use crate::context::Ctx;
+use crate::error::{AppError, AppResult};
+use crate::extract::{Json, Path};
+use crate::services::sandbox::{
+    self as svc, Catalog, OutputView, QueryView, ReviewInput, RunInput, RunResult,
+};
+
+/// A project's catalog today.
+pub async fn catalog(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<Catalog>> {
+    let p = crate::services::data_use::project_for(&state, &ctx, id, "project.view").await?;
+    Ok(axum::Json(svc::catalog(&state, &p, ctx.today()).await?))
+}
+
+/// Runs a query (dummy or real). Refusals and errors of the run are a 200 answer with `outcome`
+/// `refused`/`error` and a stable `error_code` (the run is recorded either way).
+pub async fn run(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+    Json(input): Json<RunInput>,
+) -> AppResult<axum::Json<RunResult>> {
+    Ok(axum::Json(svc::run(&state, &ctx, id, &input).await?))
+}
+
+/// The project's last 200 queries, newest first.
+pub async fn queries(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<Vec<QueryView>>> {
+    crate::services::data_use::project_for(&state, &ctx, id, "project.view").await?;
+    Ok(axum::Json(svc::query_views(&state, id, svc::HISTORY).await?))
+}
+
+/// Cancels the caller's run in progress in the project (204 whether or not one was running).
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    let p = svc::project_for_query(&state, &ctx, id).await?;
+    state.sandbox.cancel(p.id, ctx.me()?.user.id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The project's outputs, newest first.
+pub async fn project_outputs(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<Vec<OutputView>>> {
+    crate::services::data_use::project_for(&state, &ctx, id, "project.view").await?;
+    let mut out = Vec::new();
+    for o in state.store.sandbox_outputs(id).await? {
+        out.push(svc::output_view(&state, &o).await?);
+    }
+    Ok(axum::Json(out))
+}
+
+/// Outputs of the caller's operator awaiting review (the reviewers' to-do).
+pub async fn pending(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> AppResult<axum::Json<Vec<OutputView>>> {
+    let me = ctx.me()?;
+    if !me.user.roles.contains(yunshu_domain::party::Role::Reviewer) {
+        return Err(AppError::forbidden());
+    }
+    let mut out = Vec::new();
+    for o in state.store.sandbox_outputs_pending(me.org.id).await? {
+        out.push(svc::output_view(&state, &o).await?);
+    }
+    Ok(axum::Json(out))
+}
+
+/// May the caller see this output: the project's parties and readers, or its operator's reviewers.
+async fn visible_output(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+) -> AppResult<(yunshu_store::sandbox_runs::OutputRecord, bool)> {
+    let me = ctx.me()?;
+    let out = state.store.sandbox_output(id).await?;
+    let project = state.store.project(out.project_id).await?;
+    let res = crate::services::onboarding::onboarding_resource(
+        state,
+        project.id,
+        &[project.project.developer, project.project.operator],
+    )
+    .await?;
+    let reviewer = me.org.id == project.project.operator && ctx.allowed(state, "sandbox.review", &res);
+    if !reviewer && !ctx.allowed(state, "project.view", &res) {
+        return Err(AppError::forbidden());
+    }
+    Ok((out, reviewer))
+}
+
+/// One output: check report, reviews, downloads (never its values).
+pub async fn output(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<OutputView>> {
+    let (out, _) = visible_output(&state, &ctx, id).await?;
+    Ok(axum::Json(svc::output_view(&state, &out).await?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OutputData {
+    pub columns: Vec<String>,
+    /// The first rows as display strings.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The values of an output, for the operator's reviewers only; each look is audited.
+pub async fn output_data(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<OutputData>> {
+    let (out, reviewer) = visible_output(&state, &ctx, id).await?;
+    if !reviewer {
+        return Err(AppError::forbidden());
+    }
+    let (columns, rows) = svc::look(&state, &ctx, &out).await?;
+    Ok(axum::Json(OutputData { columns, rows }))
+}
+
+/// A reviewer approves (`approve`) or rejects (`reject`) an output.
+pub async fn review(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+    Json(input): Json<ReviewInput>,
+) -> AppResult<axum::Json<OutputView>> {
+    let out = svc::review(&state, &ctx, id, &input).await?;
+    Ok(axum::Json(svc::output_view(&state, &out).await?))
+}
+
+/// Downloads a released output as `csv`, `parquet` or `xlsx` (audited).
+pub async fn download(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path((id, format)): Path<(i64, String)>,
+) -> AppResult<Response> {
+    let d = svc::download(&state, &ctx, id, &format).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, d.content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", d.filename)),
+        ],
+        d.bytes,
+    )
+        .into_response())
+}
