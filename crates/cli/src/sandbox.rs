@@ -30,7 +30,7 @@ pub async fn run(state: &AppState, as_user: &str, project: i64, sql: &str, real:
                 println!("{}", row.join("\t"));
             }
             if r.truncated() {
-                println!("……共 {} 行，显示前 {} 行", r.total_rows, r.rows.len());
+                println!("……共 {} 行，显示前 {} 行", r.total_rows.unwrap_or(0), r.rows.len());
             }
             if r.real_check.is_empty() {
                 println!("此查询可提交到真实数据。");
@@ -40,8 +40,7 @@ pub async fn run(state: &AppState, as_user: &str, project: i64, sql: &str, real:
         }
         Mode::Real => {
             println!(
-                "结果 {} 行，{} 个分组因少于 k 个个体被隐去；已进入待审区：输出 {}",
-                r.total_rows,
+                "{} 个分组因少于 k 个个体被隐去；结果已进入待审区（行数放行后可见）：输出 {}",
                 r.suppressed,
                 r.output_id.map(|o| o.to_string()).unwrap_or_default()
             );

@@ -945,7 +945,7 @@ pub fn check_combination(
 #[derive(Debug, Clone, PartialEq)]
 pub struct GrantInput {
     pub fields: Vec<GrantedField>,
-    /// Defaults to the request's row scope when blank.
+    /// The row filter the sandbox enforces, as a condition over the dataset's fields (SQL); blank: none.
     pub row_scope: String,
     pub k: KThreshold,
     /// Differential-privacy budget ε for the project, if the datasets use DP.
@@ -1063,11 +1063,9 @@ impl Grant {
         if expires_on < today {
             return Err(DataUseError::ExpiryInPast);
         }
-        let row_scope = if input.row_scope.trim().is_empty() {
-            request.row_scope.clone()
-        } else {
-            input.row_scope.trim().to_owned()
-        };
+        // Not inherited from the request: the request's scope is prose the authorities approved; the
+        // grant's is the condition the sandbox enforces (empty: no row filter).
+        let row_scope = input.row_scope.trim().to_owned();
         let fields = input
             .fields
             .into_iter()

@@ -488,7 +488,9 @@ fn a_grant_expires_at_the_earliest_end() {
     // Request valid to 2027-06-30, agreement to 2027-03-31.
     assert_eq!(g.expires_on, d(2027, 3, 31));
     assert_eq!(g.k.get(), DEFAULT_K);
-    assert_eq!(g.row_scope, "昆明市范围内 2024 年以后的记录");
+    // The request's prose scope is not copied into the grant: only a condition the operator writes
+    // becomes a row filter.
+    assert_eq!(g.row_scope, "");
     assert_eq!(g.combined.grade, Grade::L3);
     assert_eq!(g.resources(), vec![RES]);
     assert_eq!(g.class_of(RES, "月收入"), Some(UsageClass::Aggregate));

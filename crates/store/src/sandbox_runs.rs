@@ -112,6 +112,8 @@ pub struct DownloadRecord {
     pub output_id: i64,
     pub user_id: i64,
     pub format: String,
+    /// SM3 of the bytes sent (the file the developer must later attest it deleted).
+    pub sm3: String,
     pub at: DateTime<Utc>,
 }
 
@@ -171,6 +173,7 @@ pub(crate) const V10_COMMON: &[&str] = &[
 pub(crate) const V11: &[&str] = &[
     "ALTER TABLE sandbox_query ADD COLUMN dp_charges TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE sandbox_query ADD COLUMN elapsed_ms BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE sandbox_download ADD COLUMN sm3 TEXT NOT NULL DEFAULT ''",
 ];
 
 const QUERY_COLS: &str = "id, project_id, user_id, mode, sql_text, fingerprint, tables, outcome, error_code, \
@@ -234,6 +237,20 @@ impl Store {
     pub async fn sandbox_queries(&self, project_id: i64, limit: i64) -> Result<Vec<QueryRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {QUERY_COLS} FROM sandbox_query WHERE project_id = $1 ORDER BY id DESC LIMIT $2"
+        )))
+        .bind(project_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(query_from_row).collect()
+    }
+
+    /// A project's real queries that ran and kept a unit sketch, newest first (differencing: other
+    /// queries must not push them out of the compared window).
+    pub async fn sandbox_sketched_queries(&self, project_id: i64, limit: i64) -> Result<Vec<QueryRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {QUERY_COLS} FROM sandbox_query WHERE project_id = $1 AND mode = 'real' \
+             AND outcome = 'ok' AND units_object <> '' ORDER BY id DESC LIMIT $2"
         )))
         .bind(project_id)
         .bind(limit)
@@ -325,7 +342,7 @@ impl Store {
 
     pub async fn sandbox_downloads(&self, output_id: i64) -> Result<Vec<DownloadRecord>> {
         let rows = sqlx::query(
-            "SELECT output_id, user_id, format, at FROM sandbox_download WHERE output_id = $1 ORDER BY id",
+            "SELECT output_id, user_id, format, sm3, at FROM sandbox_download WHERE output_id = $1 ORDER BY id",
         )
         .bind(output_id)
         .fetch_all(self.pool())
@@ -336,6 +353,7 @@ impl Store {
                     output_id: r.try_get("output_id")?,
                     user_id: r.try_get("user_id")?,
                     format: r.try_get("format")?,
+                    sm3: r.try_get("sm3")?,
                     at: parse_ts(&r.try_get::<String, _>("at")?)?,
                 })
             })
@@ -454,16 +472,25 @@ impl Tx {
         output_id: i64,
         user_id: i64,
         format: &str,
+        sm3: &str,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO sandbox_download (output_id, user_id, format, at) VALUES ($1, $2, $3, $4)")
-            .bind(output_id)
-            .bind(user_id)
-            .bind(format)
-            .bind(ts(self.now()))
-            .execute(self.conn())
-            .await?;
-        self.audit(Change::ok("sandbox.download", "sandbox_output", output_id, json!({"format": format})))
-            .await?;
+        sqlx::query(
+            "INSERT INTO sandbox_download (output_id, user_id, format, sm3, at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(output_id)
+        .bind(user_id)
+        .bind(format)
+        .bind(sm3)
+        .bind(ts(self.now()))
+        .execute(self.conn())
+        .await?;
+        self.audit(Change::ok(
+            "sandbox.download",
+            "sandbox_output",
+            output_id,
+            json!({"format": format, "sm3": sm3}),
+        ))
+        .await?;
         Ok(())
     }
 }

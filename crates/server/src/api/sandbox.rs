@@ -5,7 +5,7 @@
 
 use axum::Extension;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -45,7 +45,7 @@ pub async fn queries(
     Path(id): Path<i64>,
 ) -> AppResult<axum::Json<Vec<QueryView>>> {
     crate::services::data_use::project_for(&state, &ctx, id, "project.view").await?;
-    Ok(axum::Json(svc::query_views(&state, id, svc::HISTORY).await?))
+    Ok(axum::Json(svc::query_views(&state, &ctx, id, svc::HISTORY).await?))
 }
 
 /// Cancels the caller's run in progress in the project (204 whether or not one was running).
@@ -68,7 +68,7 @@ pub async fn project_outputs(
     crate::services::data_use::project_for(&state, &ctx, id, "project.view").await?;
     let mut out = Vec::new();
     for o in state.store.sandbox_outputs(id).await? {
-        out.push(svc::output_view(&state, &o).await?);
+        out.push(svc::output_view(&state, &ctx, &o).await?);
     }
     Ok(axum::Json(out))
 }
@@ -84,31 +84,9 @@ pub async fn pending(
     }
     let mut out = Vec::new();
     for o in state.store.sandbox_outputs_pending(me.org.id).await? {
-        out.push(svc::output_view(&state, &o).await?);
+        out.push(svc::output_view(&state, &ctx, &o).await?);
     }
     Ok(axum::Json(out))
-}
-
-/// May the caller see this output: the project's parties and readers, or its operator's reviewers.
-async fn visible_output(
-    state: &AppState,
-    ctx: &Ctx,
-    id: i64,
-) -> AppResult<(yunshu_store::sandbox_runs::OutputRecord, bool)> {
-    let me = ctx.me()?;
-    let out = state.store.sandbox_output(id).await?;
-    let project = state.store.project(out.project_id).await?;
-    let res = crate::services::onboarding::onboarding_resource(
-        state,
-        project.id,
-        &[project.project.developer, project.project.operator],
-    )
-    .await?;
-    let reviewer = me.org.id == project.project.operator && ctx.allowed(state, "sandbox.review", &res);
-    if !reviewer && !ctx.allowed(state, "project.view", &res) {
-        return Err(AppError::forbidden());
-    }
-    Ok((out, reviewer))
 }
 
 /// One output: check report, reviews, downloads (never its values).
@@ -117,8 +95,8 @@ pub async fn output(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<i64>,
 ) -> AppResult<axum::Json<OutputView>> {
-    let (out, _) = visible_output(&state, &ctx, id).await?;
-    Ok(axum::Json(svc::output_view(&state, &out).await?))
+    let (out, _, _) = svc::output_access(&state, &ctx, id).await?;
+    Ok(axum::Json(svc::output_view(&state, &ctx, &out).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -134,7 +112,7 @@ pub async fn output_data(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<i64>,
 ) -> AppResult<axum::Json<OutputData>> {
-    let (out, reviewer) = visible_output(&state, &ctx, id).await?;
+    let (out, _, reviewer) = svc::output_access(&state, &ctx, id).await?;
     if !reviewer {
         return Err(AppError::forbidden());
     }
@@ -150,7 +128,7 @@ pub async fn review(
     Json(input): Json<ReviewInput>,
 ) -> AppResult<axum::Json<OutputView>> {
     let out = svc::review(&state, &ctx, id, &input).await?;
-    Ok(axum::Json(svc::output_view(&state, &out).await?))
+    Ok(axum::Json(svc::output_view(&state, &ctx, &out).await?))
 }
 
 /// Downloads a released output as `csv`, `parquet` or `xlsx` (audited).
@@ -159,13 +137,5 @@ pub async fn download(
     Extension(ctx): Extension<Ctx>,
     Path((id, format)): Path<(i64, String)>,
 ) -> AppResult<Response> {
-    let d = svc::download(&state, &ctx, id, &format).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, d.content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", d.filename)),
-        ],
-        d.bytes,
-    )
-        .into_response())
+    Ok(svc::download(&state, &ctx, id, &format).await?.into_response())
 }

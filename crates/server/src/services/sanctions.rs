@@ -280,7 +280,7 @@ pub async fn download_log(state: &AppState, agreement_id: i64) -> AppResult<Vec<
             (
                 format!("output:{}:{}:{}", o.id, d.format, d.at.timestamp_millis()),
                 format!("output-{}.{}（{}）", o.id, d.format, crate::web::zh_time(d.at)),
-                o.sm3.clone(),
+                d.sm3.clone(),
             )
         })
         .collect())

@@ -87,6 +87,10 @@ pub struct Runtime {
     pub limits: Limits,
     dummy: Mutex<HashMap<(i64, Vec<String>), RecordBatch>>,
     running: Mutex<HashMap<(i64, i64), Cancel>>,
+    /// One lock per project, held by a real run from reading the ε spent and the history to
+    /// recording its own charge and unit sketch: two concurrent runs could otherwise both fit the
+    /// same remaining budget (and together exceed it), or miss each other as a differencing pair.
+    real_runs: Mutex<HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Runtime {
@@ -116,13 +120,25 @@ impl Runtime {
             }
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
-        Ok(Runtime { secret, limits, dummy: Mutex::new(HashMap::new()), running: Mutex::new(HashMap::new()) })
+        Ok(Runtime {
+            secret,
+            limits,
+            dummy: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::new()),
+            real_runs: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The pseudonym key of one project: pseudonyms differ between projects, so two projects'
     /// outputs cannot be linked through them.
     fn key(&self, project_id: i64) -> PseudonymKey {
         PseudonymKey::derive(&self.secret, &format!("project:{project_id}"))
+    }
+
+    /// The lock serialising a project's real runs (see [`Runtime::real_runs`]).
+    fn real_run_lock(&self, project_id: i64) -> AppResult<std::sync::Arc<tokio::sync::Mutex<()>>> {
+        let mut m = self.real_runs.lock().map_err(|_| AppError::internal("sandbox run lock poisoned"))?;
+        Ok(m.entry(project_id).or_default().clone())
     }
 
     /// Cancels the caller's run in progress in a project, if any.
@@ -310,8 +326,15 @@ pub async fn catalog(state: &AppState, project: &ProjectRecord, today: NaiveDate
                 }
                 continue;
             }
-            // `None`: unreadable charges — treat the budget as spent.
-            let spent = spent.get(&g.id).copied().unwrap_or(Some(Epsilon::ZERO));
+            // The budget is the project's for this resource: what every grant of the project over it
+            // has spent counts, so a newer grant does not start afresh. `None`: unreadable charges —
+            // treat the budget as spent.
+            let spent = grants
+                .iter()
+                .filter(|g2| g2.grant.resources().contains(&rid))
+                .try_fold(Epsilon::ZERO, |acc, g2| {
+                    spent.get(&g2.id).copied().unwrap_or(Some(Epsilon::ZERO))?.checked_add(acc).ok()
+                });
             tables.push(table_of(state, g, rid, spent).await?);
         }
     }
@@ -359,12 +382,10 @@ async fn table_of(
         _ => (true, String::new()),
     };
     let unit_per_row = unit.as_deref().is_some_and(|u| one_row_per_unit(&profile, u));
-    // A grant whose scope was left empty carries the request's description of the scope (prose the
-    // authorities approved), which no engine can enforce; only a condition the operator wrote on the
-    // grant is a row filter. An unparsable condition refuses every real query (fail closed).
-    let request_scope = state.store.data_use_request(g.grant.request).await?.request.row_scope;
+    // The grant's row scope is a condition the operator wrote (the request's scope is the prose the
+    // authorities approved, shown beside it); an unparsable condition refuses every real query.
     let scope = g.grant.row_scope.trim();
-    let row_filter = (!scope.is_empty() && scope != request_scope.trim()).then(|| scope.to_owned());
+    let row_filter = (!scope.is_empty()).then(|| scope.to_owned());
     // A grant with an ε budget puts the table under differential privacy with the configured
     // settings; bounds only for the fields this grant exposes.
     let dp = g.grant.epsilon.map(|_| {
@@ -512,7 +533,9 @@ pub struct RunResult {
     /// outbox until released).
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
-    pub total_rows: i64,
+    /// Rows of the result: dummy runs only. A real result's size is not shown to the developer
+    /// before release (with HAVING it would answer yes/no questions about aggregates).
+    pub total_rows: Option<i64>,
     /// Groups removed by the threshold (real runs).
     pub suppressed: i64,
     /// Dummy runs: why the same SQL would be refused on real data, if it would.
@@ -527,7 +550,7 @@ pub struct RunResult {
 impl RunResult {
     /// Whether fewer rows are shown than the result has.
     pub fn truncated(&self) -> bool {
-        i64::try_from(self.rows.len()).unwrap_or(i64::MAX) < self.total_rows
+        self.total_rows.is_some_and(|t| i64::try_from(self.rows.len()).unwrap_or(i64::MAX) < t)
     }
 
     fn refused(mode: Mode, code: &str, message: String) -> RunResult {
@@ -539,7 +562,7 @@ impl RunResult {
             error: message,
             columns: Vec::new(),
             rows: Vec::new(),
-            total_rows: 0,
+            total_rows: None,
             suppressed: 0,
             real_check: String::new(),
             output_id: None,
@@ -574,6 +597,16 @@ pub async fn run(state: &AppState, ctx: &Ctx, project_id: i64, input: &RunInput)
     }
     let project = project_for_query(state, ctx, project_id).await?;
     let me = ctx.me()?;
+    // Real runs of a project one at a time, from the budget and history they read to the records
+    // they write (the guard lives until this function returns).
+    let lock = match input.mode {
+        Mode::Real => Some(state.sandbox.real_run_lock(project.id)?),
+        Mode::Dummy => None,
+    };
+    let _serial = match &lock {
+        Some(l) => Some(l.lock().await),
+        None => None,
+    };
     let catalog = catalog(state, &project, ctx.today()).await?;
     let cancel = Cancel::default();
     let runtime = &state.sandbox;
@@ -598,7 +631,7 @@ pub async fn run(state: &AppState, ctx: &Ctx, project_id: i64, input: &RunInput)
             tables: catalog.queryable().map(|t| t.name.clone()).collect::<Vec<_>>().join(","),
             outcome: result.outcome.clone(),
             error_code: result.error_code.clone(),
-            rows: result.total_rows,
+            rows: result.total_rows.unwrap_or(0),
             suppressed: result.suppressed,
             units_object: String::new(),
             differencing_with: None,
@@ -705,7 +738,7 @@ async fn run_dummy(
             result.outcome = "ok".into();
             result.columns = columns;
             result.rows = rows;
-            result.total_rows = total;
+            result.total_rows = Some(total);
         }
         Err(e) => {
             result.outcome = sandbox_outcome(&e).into();
@@ -842,8 +875,8 @@ async fn differencing_partner(
     units: &UnitSketch,
     k: u32,
 ) -> AppResult<Option<i64>> {
-    let earlier = state.store.sandbox_queries(project_id, HISTORY).await?;
-    for q in earlier.iter().filter(|q| q.mode == "real" && q.outcome == "ok" && !q.units_object.is_empty()) {
+    let earlier = state.store.sandbox_sketched_queries(project_id, HISTORY).await?;
+    for q in &earlier {
         let bytes = match state.objects.get(&ObjectPath::from(q.units_object.as_str())).await {
             Ok(r) => r.bytes().await.map_err(AppError::internal)?,
             // A sketch deleted with the project's copies (termination) has nothing to compare.
@@ -880,6 +913,7 @@ async fn run_real(
     if catalog.queryable().next().is_none() {
         return Ok(no_tables(Mode::Real, catalog));
     }
+    let started = Instant::now();
     let me = ctx.me()?;
     let mut result = RunResult::refused(Mode::Real, "", String::new());
     let sb = match policy_session(state, project, catalog).await {
@@ -928,6 +962,31 @@ async fn run_real(
             result.outcome = sandbox_outcome(&e).into();
             result.error_code = e.code().into();
             result.error = e.message_zh();
+            // A DP query that failed after it started reading (time, memory, rows, cancel, an
+            // execution error above the noisy groups) still spends its ε: whether and when it fails
+            // can depend on the released noisy values, and a free retry would draw fresh noise.
+            if let Some((cost, tables)) = &dp_grants
+                && !refused_before_reading(&e)
+            {
+                let q = NewQuery {
+                    project_id: project.id,
+                    user_id: me.user.id,
+                    mode: "real".into(),
+                    sql: sql.to_owned(),
+                    tables: tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(","),
+                    outcome: result.outcome.clone(),
+                    error_code: result.error_code.clone(),
+                    dp_charges: tables
+                        .iter()
+                        .map(|t| charge_line(t.grant_id, *cost))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    ..NewQuery::default()
+                };
+                let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+                result.query_id = tx.insert_sandbox_query(&q).await?;
+                tx.commit().await?;
+            }
             return Ok(result);
         }
     };
@@ -954,7 +1013,7 @@ async fn run_real(
         units_object: String::new(),
         differencing_with: None,
         dp_charges,
-        elapsed_ms: 0,
+        elapsed_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
     };
     result.suppressed = base.suppressed;
     // Layer 7: a query whose units differ from an earlier one's by fewer than k is refused. A query
@@ -1001,7 +1060,10 @@ async fn run_real(
     let result_path = ObjectPath::from(format!("{stem}.parquet"));
     let units_path = ObjectPath::from(format!("{stem}.units"));
     state.objects.put(&result_path, parquet.into()).await.map_err(AppError::internal)?;
-    state.objects.put(&units_path, outcome.units.to_bytes().into()).await.map_err(AppError::internal)?;
+    if let Err(e) = state.objects.put(&units_path, outcome.units.to_bytes().into()).await {
+        let _ = state.objects.delete(&result_path).await;
+        return Err(AppError::internal(e));
+    }
     let cal = state.store.work_calendar().await?;
     let committed: AppResult<(i64, i64)> = async {
         let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
@@ -1058,11 +1120,25 @@ async fn run_real(
     };
     result.query_id = query_id;
     result.outcome = "ok".into();
-    result.total_rows = base.rows;
+    result.total_rows = None;
     result.output_id = Some(output_id);
     result.check_outcome = report.outcome.code().into();
-    result.check_report = lines;
+    result.check_report = developer_lines(&lines);
     Ok(result)
+}
+
+/// Refusals decided on the plan, before any data is read: a DP query refused so spends nothing.
+fn refused_before_reading(e: &SandboxError) -> bool {
+    matches!(
+        e,
+        SandboxError::Sql(_)
+            | SandboxError::Statement
+            | SandboxError::Explain
+            | SandboxError::Policy(_)
+            | SandboxError::DpShape(_)
+            | SandboxError::DpUnboundedColumn(_)
+            | SandboxError::DpBudget { .. }
+    )
 }
 
 /// The ε a query costs and the DP tables it reads (`None`: it reads none).
@@ -1080,6 +1156,42 @@ async fn dp_grants_read<'a>(
 /// The stored form of a report line: `outcome\tcode\tmessage`.
 fn report_line_text(l: &ReportLine) -> String {
     format!("{}\t{}\t{}", l.outcome, l.code, l.message.replace(['\n', '\t'], " "))
+}
+
+/// The check report as the developer sees it before release: which rules fired, without counts of
+/// rows or cells (those, with HAVING, would answer yes/no questions about the real aggregates). The
+/// operator's reviewers see the full report.
+pub fn developer_lines(lines: &[ReportLine]) -> Vec<ReportLine> {
+    let mut out: Vec<ReportLine> = Vec::new();
+    for l in lines {
+        let message = match l.code.as_str() {
+            "cell.threshold" | "cell.stats_missing" => "有单元格的个体数低于阈值或无法核实",
+            "cell.dominance" => "有单元格不满足优势规则（少数个体的贡献占比过高）",
+            "cell.p_ratio" => "有单元格不满足 p% 规则",
+            "cell.zero" => "有零值单元格，需人工审核",
+            "cell.contributions_pending" => "金额类结果的优势规则与 p% 规则需人工复核",
+            "identifier.legal_uscc" => "输出含法人统一社会信用代码，需审核是否属于授权用途",
+            "identifier.unscannable" => "有列无法自动扫描直接标识符，需人工审核",
+            "model.residual_df" => "模型残差自由度不足",
+            c if c.starts_with("identifier.") => "输出中检出疑似个人直接标识符，不得导出",
+            _ => "输出检查规则未通过",
+        };
+        if !out.iter().any(|o| o.code == l.code) {
+            out.push(ReportLine {
+                code: l.code.clone(),
+                outcome: l.outcome.clone(),
+                message: message.to_owned(),
+            });
+        }
+    }
+    out
+}
+
+/// Whether the caller sees an output's counts and full report: the operator's and the authorities'
+/// staff always, the developer once it is released.
+pub fn sees_counts(ctx: &Ctx, project: &ProjectRecord, out: Option<&OutputRecord>) -> bool {
+    let developer = ctx.me().map(|p| p.org.id == project.project.developer).unwrap_or(true);
+    !developer || out.is_some_and(|o| o.status == ReviewStatus::Released.code())
 }
 
 /// The report lines of a stored output.
@@ -1160,19 +1272,7 @@ pub async fn review(
     let status = match input.decision.as_str() {
         "approve" => {
             // The developer's access is checked again before anything leaves the platform.
-            let access = super::sanctions::developer_access(
-                state,
-                project.project.developer,
-                project.project.scenario,
-                today,
-            )
-            .await?;
-            if let yunshu_domain::authorization::sanction::AccessDecision::Denied(reason) = access {
-                return Err(AppError::conflict(
-                    "sandbox.agreement_denied",
-                    format!("开发主体当前无权获取输出：{}", reason.label_zh()),
-                ));
-            }
+            developer_may_receive(state, &project, today, StatusCode::CONFLICT).await?;
             airlock.approve(me.user.id, me.org.id, &input.note, today).map_err(review_err)?
         }
         "reject" => airlock.reject(me.user.id, me.org.id, &input.note, today).map_err(review_err)?,
@@ -1207,6 +1307,27 @@ pub async fn review(
     }
     tx.commit().await?;
     Ok(state.store.sandbox_output(output_id).await?)
+}
+
+/// Refuses (with `status`) when the project's developer may not act on its scenario today (a
+/// sanction, a termination, an ended agreement): nothing is released to it or downloaded by it then.
+async fn developer_may_receive(
+    state: &AppState,
+    project: &ProjectRecord,
+    today: NaiveDate,
+    status: StatusCode,
+) -> AppResult<()> {
+    let access =
+        super::sanctions::developer_access(state, project.project.developer, project.project.scenario, today)
+            .await?;
+    match access {
+        yunshu_domain::authorization::sanction::AccessDecision::Denied(reason) => Err(AppError::new(
+            status,
+            "sandbox.agreement_denied",
+            format!("开发主体当前无权获取输出：{}", reason.label_zh()),
+        )),
+        yunshu_domain::authorization::sanction::AccessDecision::Allowed => Ok(()),
+    }
 }
 
 /// Reads an output's result file, verifying its SM3 against the record.
@@ -1292,6 +1413,51 @@ pub struct Download {
     pub bytes: Vec<u8>,
 }
 
+impl axum::response::IntoResponse for Download {
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::header;
+        (
+            [
+                (header::CONTENT_TYPE, self.content_type.to_owned()),
+                // Always an ASCII name (`output-12.csv`), so no RFC 5987 encoding is needed.
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", self.filename)),
+            ],
+            self.bytes,
+        )
+            .into_response()
+    }
+}
+
+/// An output the caller may see, its project, and whether the caller is one of the operator's
+/// reviewers (who also see its values): the project's parties and readers (`project.view`) or the
+/// operator's reviewers (`sandbox.review`); anyone else is refused.
+pub async fn output_access(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+) -> AppResult<(OutputRecord, ProjectRecord, bool)> {
+    let me = ctx.me()?;
+    let out = state.store.sandbox_output(id).await?;
+    let project = state.store.project(out.project_id).await?;
+    let res = super::onboarding::onboarding_resource(
+        state,
+        project.id,
+        &[project.project.developer, project.project.operator],
+    )
+    .await?;
+    let reviewer = me.org.id == project.project.operator && ctx.allowed(state, "sandbox.review", &res);
+    if !reviewer && !ctx.allowed(state, "project.view", &res) {
+        return Err(AppError::forbidden());
+    }
+    Ok((out, project, reviewer))
+}
+
+/// A text cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first)
+/// gets a leading apostrophe, so opening a downloaded CSV never executes anything (CSV injection).
+fn defuse(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
 }
@@ -1309,31 +1475,29 @@ pub async fn download(state: &AppState, ctx: &Ctx, output_id: i64, format: &str)
     if out.status != ReviewStatus::Released.code() {
         return Err(AppError::conflict("sandbox.not_released", "该输出尚未放行，不能下载"));
     }
-    let access = super::sanctions::developer_access(
-        state,
-        project.project.developer,
-        project.project.scenario,
-        ctx.today(),
-    )
-    .await?;
-    if let yunshu_domain::authorization::sanction::AccessDecision::Denied(reason) = access {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "sandbox.agreement_denied",
-            format!("当前无权下载：{}", reason.label_zh()),
-        ));
-    }
+    developer_may_receive(state, &project, ctx.today(), StatusCode::FORBIDDEN).await?;
     let (raw, batches) = output_batches(state, &out).await?;
     let bytes = match format {
         Format::Parquet => raw,
         Format::Csv => {
             let (columns, rows, _) = render(&batches, usize::MAX);
+            let numeric: Vec<bool> = batches
+                .first()
+                .map(|b| b.schema().fields().iter().map(|f| f.data_type().is_numeric()).collect())
+                .unwrap_or_default();
             // A BOM so that Excel on Chinese Windows opens UTF-8 correctly.
             let mut s = String::from("\u{feff}");
-            s.push_str(&columns.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+            s.push_str(&columns.iter().map(|c| csv_field(&defuse(c))).collect::<Vec<_>>().join(","));
             s.push_str("\r\n");
             for r in rows {
-                s.push_str(&r.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+                let cells = r.iter().enumerate().map(|(i, c)| {
+                    if numeric.get(i).copied().unwrap_or(false) {
+                        csv_field(c)
+                    } else {
+                        csv_field(&defuse(c))
+                    }
+                });
+                s.push_str(&cells.collect::<Vec<_>>().join(","));
                 s.push_str("\r\n");
             }
             s.into_bytes()
@@ -1341,7 +1505,7 @@ pub async fn download(state: &AppState, ctx: &Ctx, output_id: i64, format: &str)
         Format::Xlsx => xlsx(&batches)?,
     };
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
-    tx.insert_sandbox_download(output_id, me.user.id, format.code()).await?;
+    tx.insert_sandbox_download(output_id, me.user.id, format.code(), &sm3_hex(&bytes)).await?;
     tx.commit().await?;
     Ok(Download {
         filename: format!("output-{output_id}.{}", format.code()),
@@ -1402,7 +1566,8 @@ pub struct OutputView {
     pub check_outcome: String,
     pub check_label: String,
     pub check_report: Vec<ReportLine>,
-    pub rows: i64,
+    /// Rows of the output; `None` for the developer before release.
+    pub rows: Option<i64>,
     pub suppressed: i64,
     pub status: String,
     pub status_label: String,
@@ -1439,7 +1604,10 @@ async fn user_name(state: &AppState, names: &mut BTreeMap<i64, String>, id: i64)
     n
 }
 
-pub async fn output_view(state: &AppState, out: &OutputRecord) -> AppResult<OutputView> {
+/// An output as `ctx` may see it ([`sees_counts`]).
+pub async fn output_view(state: &AppState, ctx: &Ctx, out: &OutputRecord) -> AppResult<OutputView> {
+    let project = state.store.project(out.project_id).await?;
+    let full = sees_counts(ctx, &project, Some(out));
     let mut names = BTreeMap::new();
     let q = state.store.sandbox_query(out.query_id).await?;
     let mut reviews = Vec::new();
@@ -1470,8 +1638,8 @@ pub async fn output_view(state: &AppState, out: &OutputRecord) -> AppResult<Outp
         grade: out.grade.to_uppercase(),
         check_label: check_label(&out.check_outcome).into(),
         check_outcome: out.check_outcome.clone(),
-        check_report: report_lines(out),
-        rows: out.rows,
+        check_report: if full { report_lines(out) } else { developer_lines(&report_lines(out)) },
+        rows: full.then_some(out.rows),
         suppressed: q.suppressed,
         status_label: ReviewStatus::parse(&out.status).map(|s| s.label_zh()).unwrap_or("").into(),
         status: out.status.clone(),
@@ -1497,14 +1665,22 @@ pub struct QueryView {
     pub outcome: String,
     pub outcome_label: String,
     pub error_code: String,
-    pub rows: i64,
+    /// Rows of the result; for real queries `None` when the caller is the developer.
+    pub rows: Option<i64>,
     pub suppressed: i64,
     pub differencing_with: Option<i64>,
     pub elapsed_ms: i64,
     pub at: String,
 }
 
-pub async fn query_views(state: &AppState, project_id: i64, limit: i64) -> AppResult<Vec<QueryView>> {
+pub async fn query_views(
+    state: &AppState,
+    ctx: &Ctx,
+    project_id: i64,
+    limit: i64,
+) -> AppResult<Vec<QueryView>> {
+    let project = state.store.project(project_id).await?;
+    let full = sees_counts(ctx, &project, None);
     let mut names = BTreeMap::new();
     let mut out = Vec::new();
     for q in state.store.sandbox_queries(project_id, limit).await? {
@@ -1525,7 +1701,7 @@ pub async fn query_views(state: &AppState, project_id: i64, limit: i64) -> AppRe
             tables: q.tables,
             outcome: q.outcome,
             error_code: q.error_code,
-            rows: q.rows,
+            rows: (full || q.mode != "real").then_some(q.rows),
             suppressed: q.suppressed,
             differencing_with: q.differencing_with,
             elapsed_ms: q.elapsed_ms,
@@ -1562,4 +1738,91 @@ pub async fn delete_output_files(state: &AppState, out: &OutputRecord) -> AppRes
 /// The declared type label of a field (for the API's catalog).
 pub fn kind_label(k: FieldKind) -> &'static str {
     k.label_zh()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn csv_text_cells_never_start_a_formula() {
+        for (cell, out) in
+            [("=1+1", "'=1+1"), ("+86", "'+86"), ("-x", "'-x"), ("@SUM(A1)", "'@SUM(A1)"), ("昆明", "昆明")]
+        {
+            assert_eq!(defuse(cell), out);
+        }
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
+
+    #[test]
+    fn the_developer_report_names_rules_without_counts() {
+        let full = vec![
+            ReportLine {
+                code: "cell.threshold".into(),
+                outcome: "fail".into(),
+                message: "列“n”有 3 个单元格…".into(),
+            },
+            ReportLine {
+                code: "cell.threshold".into(),
+                outcome: "fail".into(),
+                message: "列“m”有 1 个单元格…".into(),
+            },
+            ReportLine {
+                code: "identifier.mobile".into(),
+                outcome: "fail".into(),
+                message: "列“x”有 2 行…".into(),
+            },
+        ];
+        let dev = developer_lines(&full);
+        assert_eq!(dev.len(), 2);
+        assert!(dev.iter().all(|l| !l.message.chars().any(|c| c.is_ascii_digit())));
+        // Stored and read back, a report keeps its lines.
+        let text = full.iter().map(report_line_text).collect::<Vec<_>>().join("\n");
+        let out = OutputRecord {
+            id: 1,
+            query_id: 1,
+            project_id: 1,
+            operator_org_id: 1,
+            requester_id: 1,
+            grade: "l3".into(),
+            check_outcome: "fail".into(),
+            check_report: text,
+            object_path: String::new(),
+            sm3: String::new(),
+            rows: 0,
+            status: "pending".into(),
+            released_on: None,
+            created_at: chrono::Utc::now(),
+        };
+        assert_eq!(report_lines(&out).len(), 3);
+        assert_eq!(report_lines(&out)[2].code, "identifier.mobile");
+    }
+
+    #[test]
+    fn charges_add_up_exactly_and_a_damaged_one_spends_everything() {
+        let q = |charges: &str| QueryRecord {
+            id: 1,
+            project_id: 1,
+            user_id: 1,
+            mode: "real".into(),
+            sql: String::new(),
+            fingerprint: String::new(),
+            tables: String::new(),
+            outcome: "ok".into(),
+            error_code: String::new(),
+            rows: 0,
+            suppressed: 0,
+            units_object: String::new(),
+            differencing_with: None,
+            dp_charges: charges.into(),
+            elapsed_ms: 0,
+            created_at: chrono::Utc::now(),
+        };
+        let tenth = Epsilon::new(1, 10).unwrap();
+        let spent = spent_by_grant(&(0..10).map(|_| q(&charge_line(7, tenth))).collect::<Vec<_>>());
+        assert_eq!(spent[&7], Some(Epsilon::new(1, 1).unwrap()));
+        let spent = spent_by_grant(&[q("7:1/10"), q("7:garbage")]);
+        assert_eq!(spent[&7], None);
+    }
 }

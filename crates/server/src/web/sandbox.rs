@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::templates::Layout;
@@ -93,7 +92,7 @@ async fn workspace_page(
     let catalog = svc::catalog(state, &rec, ctx.today()).await?;
     let mut outputs = Vec::new();
     for o in state.store.sandbox_outputs(id).await?.iter().take(50) {
-        outputs.push(svc::output_view(state, o).await?);
+        outputs.push(svc::output_view(state, ctx, o).await?);
     }
     let can_query = me.org.id == rec.project.developer;
     Ok(WorkspacePage {
@@ -104,7 +103,7 @@ async fn workspace_page(
         catalog,
         sql,
         result,
-        queries: svc::query_views(state, id, 50).await?,
+        queries: svc::query_views(state, ctx, id, 50).await?,
         outputs,
         can_query,
         error: error.map(|e| e.message).unwrap_or_default(),
@@ -154,7 +153,7 @@ pub async fn outputs(State(state): State<AppState>, Extension(ctx): Extension<Ct
     let mut pending = Vec::new();
     if me.user.roles.contains(yunshu_domain::party::Role::Reviewer) {
         for o in state.store.sandbox_outputs_pending(me.org.id).await? {
-            pending.push(svc::output_view(&state, &o).await?);
+            pending.push(svc::output_view(&state, &ctx, &o).await?);
         }
     }
     let mut mine = Vec::new();
@@ -172,7 +171,7 @@ pub async fn outputs(State(state): State<AppState>, Extension(ctx): Extension<Ct
             continue;
         }
         for o in state.store.sandbox_outputs(p.id).await? {
-            mine.push(svc::output_view(&state, &o).await?);
+            mine.push(svc::output_view(&state, &ctx, &o).await?);
         }
     }
     mine.sort_by_key(|o| std::cmp::Reverse(o.id));
@@ -197,24 +196,27 @@ pub struct OutputPage {
 
 async fn output_page(state: &AppState, ctx: &Ctx, id: i64, error: Option<AppError>) -> AppResult<OutputPage> {
     let me = ctx.me()?;
-    let out = state.store.sandbox_output(id).await?;
-    let project = state.store.project(out.project_id).await?;
+    let (out, project, reviewer) = svc::output_access(state, ctx, id).await?;
     let res = crate::services::onboarding::onboarding_resource(
         state,
         project.id,
         &[project.project.developer, project.project.operator],
     )
     .await?;
-    let reviewer = me.org.id == project.project.operator && ctx.allowed(state, "sandbox.review", &res);
-    if !reviewer && !ctx.allowed(state, "project.view", &res) {
-        return Err(AppError::forbidden());
-    }
     let l =
         layout(state, ctx, "/outputs", vec![("数据使用", ""), ("成果输出", "/outputs"), ("输出详情", "")])
             .await?;
-    let (columns, rows) =
-        if reviewer { svc::look(state, ctx, &out).await? } else { (Vec::new(), Vec::new()) };
-    let o = svc::output_view(state, &out).await?;
+    // The values for the reviewers; none once termination deleted the files (the record stays).
+    let (columns, rows) = if reviewer {
+        match svc::look(state, ctx, &out).await {
+            Ok(v) => v,
+            Err(e) if e.code == "sandbox.output_deleted" => (Vec::new(), Vec::new()),
+            Err(e) => return Err(e),
+        }
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let o = svc::output_view(state, ctx, &out).await?;
     Ok(OutputPage {
         l,
         can_review: reviewer && out.status == "pending" && out.requester_id != me.user.id,
@@ -260,13 +262,5 @@ pub async fn download(
     Extension(ctx): Extension<Ctx>,
     Path((id, format)): Path<(i64, String)>,
 ) -> AppResult<Response> {
-    let d = svc::download(&state, &ctx, id, &format).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, d.content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", d.filename)),
-        ],
-        d.bytes,
-    )
-        .into_response())
+    Ok(svc::download(&state, &ctx, id, &format).await?.into_response())
 }
