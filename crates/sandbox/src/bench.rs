@@ -426,9 +426,13 @@ pub fn protected_sandbox(data: &Data) -> Result<Sandbox, SandboxError> {
 }
 
 /// Runs every query `runs` times on each path, alternating a → b → c, and returns the medians.
+/// The unprotected session of the baselines (b) and (c).
+pub fn raw_sandbox(data: &Data) -> Result<Sandbox, SandboxError> {
+    Sandbox::open(tables(data), LIMITS)
+}
+
 pub async fn run(data: &Data, runs: usize) -> Result<Vec<QueryFigures>, SandboxError> {
-    let tables = tables(data);
-    let raw = Sandbox::open(tables, LIMITS)?;
+    let raw = raw_sandbox(data)?;
     let protected = protected_sandbox(data)?;
     let cancel = Cancel::default();
     let check_config = crate::checks::CheckConfig::default();

@@ -511,6 +511,18 @@ impl Sandbox {
         Ok(datafusion::physical_plan::displayable(physical.as_ref()).indent(true).to_string())
     }
 
+    /// The physical plan of a query with no policy (baselines; for the platform's engineers).
+    pub async fn plan_open_for_platform(&self, sql: &str) -> Result<String, SandboxError> {
+        let plan = self.plan(sql).await?;
+        let physical = self
+            .ctx
+            .state()
+            .create_physical_plan(&plan)
+            .await
+            .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
+        Ok(datafusion::physical_plan::displayable(physical.as_ref()).indent(true).to_string())
+    }
+
     /// Runs a query with no policy (dummy data, baselines); statements and EXPLAIN are still refused.
     pub async fn run_open(&self, sql: &str, cancel: &Cancel) -> Result<Vec<RecordBatch>, SandboxError> {
         let plan = self.plan(sql).await?;

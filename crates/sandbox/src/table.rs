@@ -68,19 +68,40 @@ impl PseudonymKey {
         PseudonymKey { k }
     }
 
-    /// A keyed bijection of 64-bit integers (xor, odd multiplications and xorshifts, each invertible):
-    /// join keys keep their equality and distinctness at about one nanosecond a value. The pseudonym is
-    /// never shown (a join key is never output); it stops a developer from matching a known number.
+    /// A keyed bijection of 64-bit integers that keeps each value's bit length: a value in
+    /// [2^n, 2^(n+1)) stays there, its low n bits going through a keyed permutation of [0, 2^n);
+    /// negative values are mapped through their complement. Joins and
+    /// distinct counts keep equality and distinctness, and a dense range of ids stays dense, so
+    /// DataFusion's perfect hash join (an array indexed by key) still applies — with an unstructured
+    /// 64-bit pseudonym every join on integer ids fell back to hashing (P1: joins 1.4–1.6× slower).
+    /// The pseudonym is never shown (a join key is never output); it reveals only the bit length of
+    /// the value, and stops a developer from matching a known number should a key ever leak.
     pub fn int(&self, v: i64) -> i64 {
-        let mut x = (v as u64) ^ self.k[0];
-        x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        x ^= x >> 31;
-        x = x.wrapping_mul(self.k[1] | 1);
-        x ^= x >> 29;
-        x = x.wrapping_add(self.k[2]);
-        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x ^= x >> 32;
-        x as i64
+        if v < 0 {
+            return !self.int(!v);
+        }
+        let x = v as u64;
+        if x < 2 {
+            return v;
+        }
+        let n = 63 - x.leading_zeros();
+        let top = 1u64 << n;
+        (top | self.permute_low(x & (top - 1), n)) as i64
+    }
+
+    /// A keyed permutation of [0, 2^n), at a few nanoseconds a value: steps that are each a bijection
+    /// modulo 2^n — xor with a key, multiplication by an odd keyed factor, and xorshifts folding the
+    /// well-mixed high bits of a product back into its low bits.
+    fn permute_low(&self, x: u64, n: u32) -> u64 {
+        let mask = (1u64 << n) - 1;
+        let shift = n.div_ceil(2);
+        let mut y = (x ^ self.k[0]) & mask;
+        y = y.wrapping_mul(self.k[1] | 1) & mask;
+        y ^= y >> shift;
+        y = y.wrapping_mul(self.k[2] | 1) & mask;
+        y ^= y >> shift;
+        y = y.wrapping_add(self.k[3]).wrapping_mul(0x9E37_79B9_7F4A_7C15) & mask;
+        y ^ (y >> shift)
     }
 
     /// A keyed 64-bit SipHash of a text value, as 16 hex digits.
@@ -397,5 +418,38 @@ impl ExecutionPlan for MapExec {
         let f = self.f.clone();
         let mapped = stream.map(move |b| b.and_then(|b| f(b)));
         Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), mapped)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use std::collections::HashSet;
+
+    use super::PseudonymKey;
+
+    #[test]
+    fn integer_pseudonyms_permute_each_bit_length_class() {
+        let key = PseudonymKey::derive(b"secret", "project:1");
+        // A dense range maps onto itself: a permutation, so joins stay exact and ids stay dense.
+        let image: HashSet<i64> = (0..1 << 16).map(|v| key.int(v)).collect();
+        assert_eq!(image, (0..1 << 16).collect::<HashSet<i64>>());
+        // Values keep their bit length, and are moved (almost all of them).
+        let moved = (1i64 << 20..(1 << 20) + 10_000).filter(|v| key.int(*v) != *v).count();
+        assert!(moved > 9_900, "{moved}");
+        for v in [2i64, 3, 1_000_003, 530_102_198_001_011_239, i64::MAX, -1, -77, i64::MIN] {
+            let p = key.int(v);
+            assert_eq!(p < 0, v < 0, "{v}");
+            let bits = |x: i64| if x < 0 { 64 - (!x).leading_zeros() } else { 64 - x.leading_zeros() };
+            assert_eq!(bits(p), bits(v), "{v} → {p}");
+        }
+        // Another project's key gives other pseudonyms.
+        let other = PseudonymKey::derive(b"secret", "project:2");
+        let same = (1i64 << 20..(1 << 20) + 1_000).filter(|v| key.int(*v) == other.int(*v)).count();
+        assert!(same < 10, "{same}");
+        // Negative values are a bijection too.
+        let neg: HashSet<i64> = (-5_000..0).map(|v| key.int(v)).collect();
+        assert_eq!(neg.len(), 5_000);
+        assert!(neg.iter().all(|p| *p < 0));
     }
 }
