@@ -129,7 +129,8 @@ pub fn router() -> Router<AppState> {
         .route("/outputs", get(sandbox::outputs))
         .route("/outputs/{id}", get(sandbox::output))
         .route("/outputs/{id}/review", post(sandbox::review))
-        .route("/outputs/{id}/download/{format}", get(sandbox::download))
+        // The same handler as the API's: a file, whoever asks (the page links to it).
+        .route("/outputs/{id}/download/{format}", get(crate::api::sandbox::download))
         .route("/authorization/plans", get(plans::plans).post(plans::create_plan))
         .route("/authorization/plans/{id}", get(plans::plan))
         .route("/authorization/plans/{id}/print", get(plans::print_plan))

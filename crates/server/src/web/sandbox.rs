@@ -255,12 +255,3 @@ pub async fn review(
         Err(e) => Err(e),
     }
 }
-
-/// Sends a released output as CSV, Parquet or XLSX (the download is audited first).
-pub async fn download(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    Path((id, format)): Path<(i64, String)>,
-) -> AppResult<Response> {
-    Ok(svc::download(&state, &ctx, id, &format).await?.into_response())
-}
