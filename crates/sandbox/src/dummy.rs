@@ -58,6 +58,33 @@ pub enum Semantic {
     Boolean,
 }
 
+impl Semantic {
+    /// What a real column means, from the identifier kind its profile detected or declared
+    /// (`resident_id`, `uscc`, `mobile`), its Arrow type, and its name (姓名, 手机, 区县/区划/地区).
+    /// Other text is a category: its common values are kept, rare ones folded into 其他.
+    pub fn infer(name: &str, data_type: &DataType, identifier: Option<&str>) -> Semantic {
+        match identifier {
+            Some("resident_id") => return Semantic::ResidentId,
+            Some("uscc") => return Semantic::Uscc,
+            Some("mobile") => return Semantic::Mobile,
+            _ => {}
+        }
+        match data_type {
+            DataType::Date32 | DataType::Date64 => Semantic::Date,
+            DataType::Timestamp(_, _) => Semantic::DateTime,
+            DataType::Boolean => Semantic::Boolean,
+            t if t.is_integer() => Semantic::Integer,
+            t if t.is_floating() || matches!(t, DataType::Decimal128(_, _)) => Semantic::Decimal,
+            _ if name.contains("姓名") => Semantic::ChineseName,
+            _ if name.contains("手机") => Semantic::Mobile,
+            _ if name.contains("区县") || name.contains("区划") || name.ends_with("地区") => {
+                Semantic::RegionCode
+            }
+            _ => Semantic::Category,
+        }
+    }
+}
+
 /// Why dummy data could not be generated. Messages name columns and types, never values.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DummyError {

@@ -326,3 +326,16 @@ fn monthly_dates_stay_monthly() {
         assert_eq!(all_first, expect_monthly);
     }
 }
+
+#[test]
+fn semantics_come_from_the_profile_then_the_type_then_the_name() {
+    let text = DataType::Utf8;
+    assert_eq!(Semantic::infer("法定代表人证件", &text, Some("resident_id")), Semantic::ResidentId);
+    assert_eq!(Semantic::infer("参保人姓名", &text, None), Semantic::ChineseName);
+    assert_eq!(Semantic::infer("所在区县", &text, None), Semantic::RegionCode);
+    assert_eq!(Semantic::infer("联系手机", &text, None), Semantic::Mobile);
+    assert_eq!(Semantic::infer("行业门类", &text, None), Semantic::Category);
+    assert_eq!(Semantic::infer("缴费月份", &DataType::Date32, None), Semantic::Date);
+    assert_eq!(Semantic::infer("缴费基数", &DataType::Float64, None), Semantic::Decimal);
+    assert_eq!(Semantic::infer("人数", &DataType::Int64, None), Semantic::Integer);
+}

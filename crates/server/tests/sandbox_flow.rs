@@ -188,27 +188,26 @@ async fn dummy_real_review_release_download() {
     )
     .await;
     assert_eq!(s, 200, "{v}");
-    let required = v["required_approvals"].as_u64().unwrap();
-    if required == 2 {
-        assert_eq!(v["status"], "pending", "{v}");
-        let (s, v) = post(
-            &app,
-            &r1,
-            &format!("/api/v1/outputs/{output}/review"),
-            json!({"decision": "approve", "note": note}),
-        )
-        .await;
-        assert_eq!(s, 422, "{v}");
-        assert_eq!(v["code"], "sandbox.review_same_reviewer");
-        let (s, v) = post(
-            &app,
-            &r2,
-            &format!("/api/v1/outputs/{output}/review"),
-            json!({"decision": "approve", "note": note}),
-        )
-        .await;
-        assert_eq!(s, 200, "{v}");
-    }
+    // The demo grant is L4: two different reviewers are needed.
+    assert_eq!(v["required_approvals"], 2, "{v}");
+    assert_eq!(v["status"], "pending", "{v}");
+    let (s, v) = post(
+        &app,
+        &r1,
+        &format!("/api/v1/outputs/{output}/review"),
+        json!({"decision": "approve", "note": note}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["code"], "sandbox.review_same_reviewer");
+    let (s, v) = post(
+        &app,
+        &r2,
+        &format!("/api/v1/outputs/{output}/review"),
+        json!({"decision": "approve", "note": note}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
     let o = app.api_get(&dev, &format!("/api/v1/outputs/{output}")).await;
     assert_eq!(o["status"], "released", "{o}");
     // Released is final.

@@ -39,7 +39,7 @@ use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use yunshu_domain::catalog::{FieldKind, Grade, UsageClass};
+use yunshu_domain::catalog::{Grade, UsageClass};
 use yunshu_domain::data_use::{
     CheckOutcome, DpBudget, Epsilon, OutputCheck, OutputReview, ReviewError, ReviewStatus,
 };
@@ -763,29 +763,6 @@ fn sandbox_internal(e: SandboxError) -> AppError {
     AppError::internal(format!("sandbox: {e}"))
 }
 
-/// What the dummy generator should make of a real column.
-fn semantic(name: &str, data_type: &DataType, identifier: Option<&str>) -> Semantic {
-    match identifier {
-        Some("resident_id") => return Semantic::ResidentId,
-        Some("uscc") => return Semantic::Uscc,
-        Some("mobile") => return Semantic::Mobile,
-        _ => {}
-    }
-    match data_type {
-        DataType::Date32 | DataType::Date64 => Semantic::Date,
-        DataType::Timestamp(_, _) => Semantic::DateTime,
-        DataType::Boolean => Semantic::Boolean,
-        t if t.is_integer() => Semantic::Integer,
-        t if t.is_floating() || matches!(t, DataType::Decimal128(_, _)) => Semantic::Decimal,
-        _ if name.contains("姓名") => Semantic::ChineseName,
-        _ if name.contains("手机") => Semantic::Mobile,
-        _ if name.contains("区县") || name.contains("区划") || name.ends_with("地区") => {
-            Semantic::RegionCode
-        }
-        _ => Semantic::Category,
-    }
-}
-
 /// The dummy table of a granted dataset: generated once per version and field set, from coarsened
 /// statistics of the real version (read by the platform, never shown).
 async fn dummy_table(state: &AppState, t: &WorkspaceTable) -> AppResult<RecordBatch> {
@@ -817,7 +794,8 @@ async fn dummy_table(state: &AppState, t: &WorkspaceTable) -> AppResult<RecordBa
         let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
         let array: ArrayRef =
             yunshu_sandbox::arrow::compute::concat(&parts).map_err(|e| AppError::internal(e.to_string()))?;
-        let kind = semantic(field.name(), field.data_type(), idents.get(field.name()).map(String::as_str));
+        let kind =
+            Semantic::infer(field.name(), field.data_type(), idents.get(field.name()).map(String::as_str));
         dummy_cols.push(DummyColumn::profile(field, kind, &array));
     }
     let seed = u64::try_from(v.id).unwrap_or(0);
@@ -1735,94 +1713,6 @@ pub async fn delete_output_files(state: &AppState, out: &OutputRecord) -> AppRes
     Ok(())
 }
 
-/// The declared type label of a field (for the API's catalog).
-pub fn kind_label(k: FieldKind) -> &'static str {
-    k.label_zh()
-}
-
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-    use super::*;
-
-    #[test]
-    fn csv_text_cells_never_start_a_formula() {
-        for (cell, out) in
-            [("=1+1", "'=1+1"), ("+86", "'+86"), ("-x", "'-x"), ("@SUM(A1)", "'@SUM(A1)"), ("昆明", "昆明")]
-        {
-            assert_eq!(defuse(cell), out);
-        }
-        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
-    }
-
-    #[test]
-    fn the_developer_report_names_rules_without_counts() {
-        let full = vec![
-            ReportLine {
-                code: "cell.threshold".into(),
-                outcome: "fail".into(),
-                message: "列“n”有 3 个单元格…".into(),
-            },
-            ReportLine {
-                code: "cell.threshold".into(),
-                outcome: "fail".into(),
-                message: "列“m”有 1 个单元格…".into(),
-            },
-            ReportLine {
-                code: "identifier.mobile".into(),
-                outcome: "fail".into(),
-                message: "列“x”有 2 行…".into(),
-            },
-        ];
-        let dev = developer_lines(&full);
-        assert_eq!(dev.len(), 2);
-        assert!(dev.iter().all(|l| !l.message.chars().any(|c| c.is_ascii_digit())));
-        // Stored and read back, a report keeps its lines.
-        let text = full.iter().map(report_line_text).collect::<Vec<_>>().join("\n");
-        let out = OutputRecord {
-            id: 1,
-            query_id: 1,
-            project_id: 1,
-            operator_org_id: 1,
-            requester_id: 1,
-            grade: "l3".into(),
-            check_outcome: "fail".into(),
-            check_report: text,
-            object_path: String::new(),
-            sm3: String::new(),
-            rows: 0,
-            status: "pending".into(),
-            released_on: None,
-            created_at: chrono::Utc::now(),
-        };
-        assert_eq!(report_lines(&out).len(), 3);
-        assert_eq!(report_lines(&out)[2].code, "identifier.mobile");
-    }
-
-    #[test]
-    fn charges_add_up_exactly_and_a_damaged_one_spends_everything() {
-        let q = |charges: &str| QueryRecord {
-            id: 1,
-            project_id: 1,
-            user_id: 1,
-            mode: "real".into(),
-            sql: String::new(),
-            fingerprint: String::new(),
-            tables: String::new(),
-            outcome: "ok".into(),
-            error_code: String::new(),
-            rows: 0,
-            suppressed: 0,
-            units_object: String::new(),
-            differencing_with: None,
-            dp_charges: charges.into(),
-            elapsed_ms: 0,
-            created_at: chrono::Utc::now(),
-        };
-        let tenth = Epsilon::new(1, 10).unwrap();
-        let spent = spent_by_grant(&(0..10).map(|_| q(&charge_line(7, tenth))).collect::<Vec<_>>());
-        assert_eq!(spent[&7], Some(Epsilon::new(1, 1).unwrap()));
-        let spent = spent_by_grant(&[q("7:1/10"), q("7:garbage")]);
-        assert_eq!(spent[&7], None);
-    }
-}
+#[path = "sandbox_test.rs"]
+mod tests;
