@@ -406,6 +406,8 @@ struct FileConfig {
     sandbox_memory_mb: Option<usize>,
     sandbox_timeout_seconds: Option<u64>,
     sandbox_max_output_rows: Option<usize>,
+    /// Real-data sandbox runs executed at once (the rest wait in the queue).
+    sandbox_concurrent_runs: Option<usize>,
     /// Differential privacy of grants with an ε budget: ε per aggregate ("0.1" or "1/10"), rows per
     /// unit and group, groups per unit, clamping bounds ("缴费金额 = 0..5000" lines).
     dp_epsilon_per_aggregate: Option<String>,
@@ -493,6 +495,10 @@ fn load_config(config: &Option<PathBuf>, storage: &mut Storage) -> Result<(FileC
             None => defaults.grade_policy,
         },
         sandbox_limits: yunshu_sandbox_limits(&file, defaults.sandbox_limits),
+        sandbox_concurrent_runs: file
+            .sandbox_concurrent_runs
+            .unwrap_or(defaults.sandbox_concurrent_runs)
+            .clamp(1, 64),
         dp: dp_settings(&file)?,
     };
     Ok((file, cfg))

@@ -18,8 +18,14 @@ pub async fn run(state: &AppState, as_user: &str, project: i64, sql: &str, real:
     let r = svc::run(state, &ctx, project, &RunInput { sql: sql.to_owned(), mode })
         .await
         .map_err(|e| format!("{}（{}）", e.message, e.code))?;
-    println!("第 {} 号查询（{}，{} 毫秒）", r.query_id, mode.label_zh(), r.elapsed_ms);
-    if r.outcome != "ok" {
+    // A submitted run executes in this process: wait for it, so it is recorded for the reviewers
+    // before the command ends. What is printed does not depend on how it went.
+    state.sandbox.settle().await;
+    match r.elapsed_ms {
+        Some(ms) => println!("第 {} 号查询（{}，{} 毫秒）", r.query_id, mode.label_zh(), ms),
+        None => println!("第 {} 号查询（{}）", r.query_id, mode.label_zh()),
+    }
+    if r.outcome != "ok" && r.outcome != "submitted" {
         println!("未执行：{}（{}）", r.error, r.error_code);
         return Ok(());
     }
@@ -40,14 +46,9 @@ pub async fn run(state: &AppState, as_user: &str, project: i64, sql: &str, real:
         }
         Mode::Real => {
             println!(
-                "{} 个分组因少于 k 个个体被隐去；结果已进入待审区（行数放行后可见）：输出 {}",
-                r.suppressed,
+                "已提交到真实数据，结果交运营机构审核：输出 {}（放行前不显示结果、行数、检查结论、运行时间或运行中的错误）",
                 r.output_id.map(|o| o.to_string()).unwrap_or_default()
             );
-            println!("自动检查：{}", r.check_outcome);
-            for l in &r.check_report {
-                println!("  [{}] {}（{}）", l.outcome, l.message, l.code);
-            }
         }
     }
     Ok(())

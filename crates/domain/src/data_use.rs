@@ -1269,6 +1269,8 @@ code_enum! {
         Pending => ("pending", "待审核"),
         Released => ("released", "已放行"),
         Rejected => ("rejected", "已驳回"),
+        /// The developer took it back before a decision (its run cancelled if unfinished).
+        Withdrawn => ("withdrawn", "已撤回"),
     }
 }
 

@@ -9,13 +9,13 @@
 //!   values, value-returning aggregates such as MIN/MAX/MEDIAN on them, windows over raw rows, subquery
 //!   expressions, DISTINCT, UNION, EXPLAIN, statements);
 //! - requires every scan of a protected table to reach the output only through an aggregation (its
-//!   *gate*), and adds to that aggregation one count of distinct privacy units per protected table below
-//!   it (`__yunshu_k{gate}_{i}`) — a plain count where the table has one row per unit and no join can
-//!   repeat it;
-//! - carries those counts up to the output, so the executor can apply the threshold right above the
-//!   aggregation (below HAVING, ORDER BY and LIMIT) and strip them;
-//! - where each input row of a gate is one unit's, adds each SUM/AVG's per-unit contribution figures
-//!   (total, two largest; [`crate::contrib`]) and carries them the same way, for dominance and p%.
+//!   *gate*); for a table with differential privacy it adds to that aggregation one count of distinct
+//!   privacy units per unit class (`__yunshu_k{gate}_{i}`) and carries them up to the output, so the
+//!   executor can apply the threshold right above the aggregation and [`crate::dp_query`] can find it;
+//! - for a gate without differential privacy, adds instead one hidden aggregate of per-unit
+//!   contributions ([`crate::gate`]) and puts a [`GateNode`] above the aggregation, which applies the
+//!   threshold to every value after its own narrowing (`FILTER`, `CASE`, nulls), dominance and p%,
+//!   and complementary suppression.
 //!
 //! Comparisons with constants of *derived* values (outputs of an earlier aggregation) are free: those rows
 //! already passed a gate.
@@ -26,14 +26,14 @@ use std::sync::Arc;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{Column, DFSchema};
 use datafusion::datasource::source_as_provider;
-use datafusion::functions_aggregate::expr_fn::{count, count_distinct, min};
+use datafusion::functions_aggregate::expr_fn::{count_distinct, min};
 use datafusion::logical_expr::expr::{AggregateFunction, Alias};
 use datafusion::logical_expr::{
-    Aggregate, BinaryExpr, Expr, ExprSchemable, JoinType, LogicalPlan, Operator, Projection, ScalarUDF,
+    Aggregate, BinaryExpr, Expr, ExprSchemable, Extension, JoinType, LogicalPlan, Operator, Projection, lit,
 };
 use yunshu_domain::catalog::UsageClass;
 
-use crate::contrib::{CONTRIB_PREFIX, Part, Top2, base_name};
+use crate::gate::{self, ClassSpec, GateLog, GateNode, GateSpec, GateUdaf, Rules, ValueKind, ValueSpec};
 use crate::policy::{RESERVED_PREFIX, SandboxError, UNIT_COLUMN};
 use crate::table::PolicyTable;
 
@@ -83,7 +83,8 @@ struct Pending {
     /// The dataset's privacy-unit field (its join-key column, when granted, carries the same pseudonyms).
     unit: String,
     k: u32,
-    unit_per_row: bool,
+    /// Under differential privacy ([`crate::dp_query`] computes the gate).
+    dp: bool,
 }
 
 struct Node {
@@ -141,10 +142,15 @@ const GENERALISING: &[&str] = &[
 const MAX_IN_LIST_SENSITIVE: usize = 20;
 
 /// Checks the analysed plan of a developer's query and rewrites it for execution with thresholds.
-/// `observe` is the pass-through function that records the units entering each gated aggregation.
-pub fn check(plan: &LogicalPlan, observe: &ScalarUDF) -> Result<Checked, SandboxError> {
-    let mut c =
-        Checker { next_scan: 0, gates: Vec::new(), tables: BTreeSet::new(), observe: observe.clone() };
+/// `log` receives what the per-value gates do when the plan runs.
+pub fn check(plan: &LogicalPlan, log: &Arc<GateLog>) -> Result<Checked, SandboxError> {
+    let mut c = Checker {
+        next_scan: 0,
+        gates: Vec::new(),
+        next_value_gate: 0,
+        tables: BTreeSet::new(),
+        log: log.clone(),
+    };
     let (plan, node) = c.go(plan)?;
     if !node.pending.is_empty() {
         return Err(SandboxError::policy(
@@ -152,7 +158,7 @@ pub fn check(plan: &LogicalPlan, observe: &ScalarUDF) -> Result<Checked, Sandbox
         ));
     }
     for (f, s) in plan.schema().fields().iter().zip(&node.cols) {
-        if f.name().starts_with(GATE_PREFIX) || f.name().starts_with(CONTRIB_PREFIX) {
+        if f.name().starts_with(GATE_PREFIX) {
             continue;
         }
         if protected(s) {
@@ -168,9 +174,11 @@ pub fn check(plan: &LogicalPlan, observe: &ScalarUDF) -> Result<Checked, Sandbox
 
 struct Checker {
     next_scan: usize,
+    /// Count gates (differential privacy).
     gates: Vec<Gate>,
+    next_value_gate: usize,
     tables: BTreeSet<String>,
-    observe: ScalarUDF,
+    log: Arc<GateLog>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -236,7 +244,7 @@ impl Checker {
                             table: policy.name.clone(),
                             unit: policy.unit.clone().unwrap_or_default(),
                             k: policy.effective_k(),
-                            unit_per_row: policy.unit_per_row,
+                            dp: policy.is_dp(),
                         },
                     );
                 }
@@ -261,8 +269,7 @@ impl Checker {
                 for (i, s) in n.cols.iter().enumerate() {
                     let carries = s.len() == 1 && s.iter().all(|x| x.kind == Kind::Unit);
                     let field = schema.field(i);
-                    let gate =
-                        field.name().starts_with(GATE_PREFIX) || field.name().starts_with(CONTRIB_PREFIX);
+                    let gate = field.name().starts_with(GATE_PREFIX);
                     if !carries && !gate {
                         continue;
                     }
@@ -446,104 +453,169 @@ impl Checker {
                 aggr.push(min(Expr::Column(col)).alias(f.name()));
             }
         }
-        let mut observed: BTreeSet<usize> = BTreeSet::new();
-        if !n.pending.is_empty() {
-            let g = self.gates.len();
-            let mut gate = Gate { columns: Vec::new() };
-            let classes = unit_classes(&n);
-            // One row per unit and no join: each row is one unit's contribution to a SUM/AVG.
-            let per_row = classes.len() == 1
-                && !n.joined
-                && classes.iter().flatten().all(|s| n.pending.get(s).is_some_and(|p| p.unit_per_row));
-            if per_row {
-                for (j, e) in a.aggr_expr.iter().enumerate() {
-                    if let Some(arg) = self.magnitude_arg(e, &n, &schema)? {
-                        for part in Part::ALL {
-                            let value = datafusion::logical_expr::cast(
-                                arg.clone(),
-                                arrow::datatypes::DataType::Float64,
-                            );
-                            let name = format!("{}{}", base_name(g, j), part.suffix());
-                            aggr.push(Top2::udaf(part).call(vec![value]).alias(name));
-                        }
-                    }
-                }
-            }
-            for (i, class) in classes.into_iter().enumerate() {
-                // Count the unit where the query can see it as a join key (the same pseudonyms, and an
-                // identical COUNT(DISTINCT …) the query already has is computed once), else through the
-                // carrier column the scan adds.
-                let idx = class
-                    .iter()
-                    .find_map(|scan| {
-                        let p = &n.pending[scan];
-                        n.cols.iter().position(|s| {
-                            s.len() == 1
-                                && s.iter().all(|x| {
-                                    x.scan == *scan && x.kind == Kind::JoinKey && *x.column == *p.unit
-                                })
-                        })
-                    })
-                    .or_else(|| {
-                        n.cols.iter().position(|s| {
-                            s.len() == 1 && s.iter().all(|x| x.kind == Kind::Unit && class.contains(&x.scan))
-                        })
-                    })
-                    .ok_or_else(|| SandboxError::Internal("privacy unit lost before the gate".into()))?;
-                observed.insert(idx);
-                let unit = Expr::Column(Column::from(schema.qualified_field(idx)));
-                let name = format!("{GATE_PREFIX}{g}_{i}");
-                let members: Vec<&Pending> = class.iter().map(|s| &n.pending[s]).collect();
-                let single = members.len() == 1 && members[0].unit_per_row && !n.joined;
-                let counter = if single { count(unit) } else { count_distinct(unit) };
-                aggr.push(counter.alias(&name));
-                let mut tables: Vec<&str> = members.iter().map(|p| p.table.as_str()).collect();
-                tables.dedup();
-                gate.columns.push(GateColumn {
-                    name,
-                    table: tables.join("+"),
-                    k: members.iter().map(|p| p.k).max().unwrap_or(crate::policy::DEFAULT_K),
-                });
-            }
-            self.gates.push(gate);
+        if n.pending.is_empty() {
+            let plan = LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), group, aggr).map_err(sql)?);
+            let cols = plan.schema().fields().iter().map(|_| Srcs::new()).collect();
+            return Ok((plan, Node { cols, pending: BTreeMap::new(), joined: false, same_unit: Vec::new() }));
         }
-        // Right below the aggregation, pass each counted unit column through the observer (same name
-        // and qualifier, so the aggregation's expressions are unchanged).
-        let input = if observed.is_empty() {
-            input
+        let classes = unit_classes(&n);
+        let plan = if n.pending.values().any(|p| p.dp) {
+            self.count_gate(&n, &schema, &classes, input, group, aggr)?
         } else {
-            let exprs: Vec<Expr> = (0..schema.fields().len())
-                .map(|i| {
-                    let (q, f) = schema.qualified_field(i);
-                    let c = Expr::Column(Column::from((q, f)));
-                    if observed.contains(&i) {
-                        self.observe.call(vec![c]).alias_qualified(q.cloned(), f.name())
-                    } else {
-                        c
-                    }
-                })
-                .collect();
-            LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(input)).map_err(sql)?)
+            self.value_gate(a, &n, &schema, &classes, input, group, aggr)?
         };
-        let plan = LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), group, aggr).map_err(sql)?);
         let cols = plan.schema().fields().iter().map(|_| Srcs::new()).collect();
         Ok((plan, Node { cols, pending: BTreeMap::new(), joined: false, same_unit: Vec::new() }))
     }
 
-    /// The argument of a SUM/AVG of protected values (no DISTINCT, no FILTER), whose per-unit
-    /// contributions the output checks need.
-    fn magnitude_arg(&self, e: &Expr, n: &Node, schema: &DFSchema) -> Result<Option<Expr>, SandboxError> {
+    /// The column carrying the privacy unit of a class (the scan's unit carrier, never a join key the
+    /// query can see: carriers are keyed per developer organisation, so fingerprints compare across its
+    /// projects).
+    fn carrier(n: &Node, class: &BTreeSet<usize>) -> Result<usize, SandboxError> {
+        n.cols
+            .iter()
+            .position(|s| s.len() == 1 && s.iter().all(|x| x.kind == Kind::Unit && class.contains(&x.scan)))
+            .ok_or_else(|| SandboxError::Internal("privacy unit lost before the gate".into()))
+    }
+
+    fn class_spec(n: &Node, class: &BTreeSet<usize>) -> ClassSpec {
+        let members: Vec<&Pending> = class.iter().map(|s| &n.pending[s]).collect();
+        let mut tables: Vec<&str> = members.iter().map(|p| p.table.as_str()).collect();
+        tables.dedup();
+        ClassSpec {
+            tables: tables.join("+"),
+            k: members.iter().map(|p| p.k).max().unwrap_or(crate::policy::DEFAULT_K),
+        }
+    }
+
+    /// The gate of an aggregation over a differential-privacy table: one distinct-unit count per class,
+    /// applied by the engine right above the aggregation and read by [`crate::dp_query`].
+    fn count_gate(
+        &mut self,
+        n: &Node,
+        schema: &DFSchema,
+        classes: &[BTreeSet<usize>],
+        input: LogicalPlan,
+        group: Vec<Expr>,
+        mut aggr: Vec<Expr>,
+    ) -> Result<LogicalPlan, SandboxError> {
+        let g = self.gates.len();
+        let mut gate = Gate { columns: Vec::new() };
+        for (i, class) in classes.iter().enumerate() {
+            // Count the unit where the query can see it as a join key (dp_query recognises the query's
+            // own `COUNT(DISTINCT unit)` by that column), else through the carrier.
+            let visible = class.iter().find_map(|scan| {
+                let p = &n.pending[scan];
+                n.cols.iter().position(|s| {
+                    s.len() == 1
+                        && s.iter()
+                            .all(|x| x.scan == *scan && x.kind == Kind::JoinKey && *x.column == *p.unit)
+                })
+            });
+            let idx = match visible {
+                Some(i) => i,
+                None => Self::carrier(n, class)?,
+            };
+            let unit = Expr::Column(Column::from(schema.qualified_field(idx)));
+            let name = format!("{GATE_PREFIX}{g}_{i}");
+            aggr.push(count_distinct(unit).alias(&name));
+            let spec = Self::class_spec(n, class);
+            gate.columns.push(GateColumn { name, table: spec.tables, k: spec.k });
+        }
+        self.gates.push(gate);
+        Ok(LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), group, aggr).map_err(sql)?))
+    }
+
+    /// The per-value gate ([`crate::gate`]): the query's aggregation plus one hidden aggregate of
+    /// per-unit contributions, under a [`GateNode`].
+    #[allow(clippy::too_many_arguments)]
+    fn value_gate(
+        &mut self,
+        a: &Aggregate,
+        n: &Node,
+        schema: &DFSchema,
+        classes: &[BTreeSet<usize>],
+        input: LogicalPlan,
+        group: Vec<Expr>,
+        mut aggr: Vec<Expr>,
+    ) -> Result<LogicalPlan, SandboxError> {
+        let gate = self.next_value_gate;
+        self.next_value_gate += 1;
+        let mut args = Vec::new();
+        let mut class_specs = Vec::new();
+        for class in classes {
+            let idx = Self::carrier(n, class)?;
+            args.push(Expr::Column(Column::from(schema.qualified_field(idx))));
+            class_specs.push(Self::class_spec(n, class));
+        }
+        // The names the aggregation gives the query's own aggregates.
+        let probe =
+            Aggregate::try_new(Arc::new(input.clone()), group.clone(), a.aggr_expr.clone()).map_err(sql)?;
+        let mut values = Vec::with_capacity(a.aggr_expr.len());
+        for (j, e) in a.aggr_expr.iter().enumerate() {
+            let name = probe.schema.field(a.group_expr.len() + j).name().clone();
+            let (kind, m, include, y, sources) = self.value_parts(e, n, schema)?;
+            let class = classes
+                .iter()
+                .position(|c| !sources.is_empty() && sources.iter().all(|s| c.contains(s)))
+                .unwrap_or(0);
+            args.extend([m, include, y]);
+            values.push(ValueSpec { name, kind, class });
+        }
+        let spec = Arc::new(GateSpec { gate, classes: class_specs, values, rules: Rules::default() });
+        aggr.push(GateUdaf::udaf(&spec).call(args).alias(spec.stats_column()));
+        let agg = LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), group, aggr).map_err(sql)?);
+        let node = GateNode::try_new(agg, spec, self.log.clone()).map_err(sql)?;
+        Ok(LogicalPlan::Extension(Extension { node: Arc::new(node) }))
+    }
+
+    /// How one aggregate contributes per row: its kind, the measured value, when a row counts, the
+    /// second factor, and the scans its argument comes from.
+    #[allow(clippy::type_complexity)]
+    fn value_parts(
+        &self,
+        e: &Expr,
+        n: &Node,
+        schema: &DFSchema,
+    ) -> Result<(ValueKind, Expr, Expr, Expr, BTreeSet<usize>), SandboxError> {
         let inner = match e {
             Expr::Alias(Alias { expr, .. }) => expr.as_ref(),
             other => other,
         };
-        let Expr::AggregateFunction(AggregateFunction { func, params }) = inner else { return Ok(None) };
+        let Expr::AggregateFunction(AggregateFunction { func, params }) = inner else {
+            return Err(SandboxError::policy("聚合表达式不符合要求"));
+        };
         let name = func.name().to_ascii_lowercase();
-        if !matches!(name.as_str(), "sum" | "avg") || params.distinct || params.filter.is_some() {
-            return Ok(None);
+        let mut sources = BTreeSet::new();
+        for arg in &params.args {
+            for s in self.lineage(arg, n, schema)? {
+                if s.kind != Kind::Open {
+                    sources.insert(s.scan);
+                }
+            }
         }
-        let [arg] = params.args.as_slice() else { return Ok(None) };
-        Ok(protected(&self.lineage(arg, n, schema)?).then(|| arg.clone()))
+        let mut include = params.filter.as_deref().cloned().unwrap_or_else(|| lit(true));
+        let float = |x: &Expr| datafusion::logical_expr::cast(x.clone(), arrow::datatypes::DataType::Float64);
+        let (kind, m, y) = match (name.as_str(), params.args.as_slice()) {
+            ("sum" | "avg", [x]) => (ValueKind::Sum, float(x), gate::one()),
+            ("var" | "var_pop" | "var_samp" | "stddev" | "stddev_pop" | "stddev_samp", [x]) => {
+                (ValueKind::Moment, float(x), gate::one())
+            }
+            ("covar_samp" | "covar_pop" | "corr", [x, y]) => (ValueKind::Product, float(x), float(y)),
+            ("count", args) => {
+                for x in args {
+                    include = include.and(x.clone().is_not_null());
+                }
+                (ValueKind::Count, gate::one(), gate::one())
+            }
+            (_, args) => {
+                for x in args {
+                    include = include.and(x.clone().is_not_null());
+                }
+                (ValueKind::Other, gate::one(), gate::one())
+            }
+        };
+        Ok((kind, m, include, y, sources))
     }
 
     fn aggregate_expr(&mut self, e: &Expr, n: &Node, schema: &DFSchema) -> Result<(), SandboxError> {

@@ -66,7 +66,6 @@ use datafusion::logical_expr::{
 };
 
 use crate::check::GATE_PREFIX;
-use crate::contrib::CONTRIB_PREFIX;
 use crate::dp::{DpConfig, DpError, Epsilon, Rng, noisy_count, noisy_sum};
 use crate::policy::{DpBounds, DpPolicy, MIN_K, SandboxError};
 use crate::table::PolicyTable;
@@ -103,9 +102,6 @@ enum Out {
     Measure(Measure),
     /// The gate's unit count (the threshold column the engine strips).
     Gate,
-    /// A per-unit contribution figure for the output checks ([`crate::contrib`]): not computed on DP
-    /// outputs (their noise protects them), filled with zero and not used.
-    Hidden,
 }
 
 /// A DP query, analysed from the checked plan before anything runs.
@@ -241,10 +237,6 @@ pub(crate) fn analyse(plan: &LogicalPlan) -> Result<Option<DpQuery>, SandboxErro
         };
         if alias.is_some_and(|n| n.starts_with(GATE_PREFIX)) {
             outputs.push(Out::Gate);
-            continue;
-        }
-        if alias.is_some_and(|n| n.starts_with(CONTRIB_PREFIX)) {
-            outputs.push(Out::Hidden);
             continue;
         }
         let Expr::AggregateFunction(AggregateFunction { func, params }) = inner else {
@@ -592,7 +584,6 @@ impl Gatherer<'_> {
             for (o, out) in q.outputs.iter().enumerate() {
                 match out {
                     Out::Gate | Out::Measure(Measure::Units) => cols_i[o].push(noisy_units.max(0)),
-                    Out::Hidden => cols_f[o].push(0.0),
                     Out::Measure(Measure::Count { p }) => {
                         cols_i[o].push(noisy_count(a(*p), eps, &count_config, rng).map_err(dp_err)?.max(0))
                     }
@@ -624,7 +615,7 @@ impl Gatherer<'_> {
         for (o, out) in q.outputs.iter().enumerate() {
             let field = target.field(q.groups + o);
             let array: ArrayRef = match out {
-                Out::Measure(Measure::Avg { .. }) | Out::Hidden => {
+                Out::Measure(Measure::Avg { .. }) => {
                     Arc::new(Float64Array::from(std::mem::take(&mut cols_f[o])))
                 }
                 _ => Arc::new(Int64Array::from(std::mem::take(&mut cols_i[o]))),

@@ -15,25 +15,25 @@ use std::time::Instant;
 
 use arrow::array::{Array, AsArray, BooleanArray};
 use arrow::compute::filter_record_batch;
-use arrow::datatypes::{Float64Type, Int64Type, Schema, SchemaRef};
+use arrow::datatypes::{Int64Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::common::DataFusionError;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::datasource::TableProvider;
 use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryLimit, MemoryPool, MemoryReservation};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::{LogicalPlan, ScalarUDF};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream, replace_children_if_necessary};
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use tokio::sync::Notify;
 
-use crate::check::{self, GATE_PREFIX, Gate};
-use crate::contrib;
+use crate::check::{self, Gate};
+use crate::differencing::{self, Finding};
 use crate::dp::{Epsilon, OsRng, Rng};
 use crate::dp_query;
+use crate::gate::{GATE_EXEC, GateLog, GateNode, GatePlanner, GateRecord, ValuePrint};
 use crate::policy::{Limits, RESERVED_PREFIX, SandboxError, TablePolicy};
-use crate::sketch::{Observe, UnitSketch};
 use crate::table::{MapExec, POLICY_SCAN, PolicyTable, PseudonymKey};
 
 /// The URL the platform's object store is registered under in a sandbox session.
@@ -75,44 +75,31 @@ impl Cancel {
 pub struct Outcome {
     pub schema: SchemaRef,
     pub batches: Vec<RecordBatch>,
-    /// Groups removed by the threshold (the count only, never which).
+    /// Groups removed because they had fewer than k units (all gates; for the reviewers only).
     pub suppressed: u64,
-    /// For each output row (in order), the smallest count of distinct units of any contributing
-    /// protected table; `None` for rows of a query that touched no protected table.
-    pub row_units: Vec<Option<u64>>,
     /// SM3 of the rewritten plan: the same query shape gives the same fingerprint.
     pub fingerprint: String,
     pub tables: Vec<String>,
-    /// The privacy units that entered the gated aggregations (differencing, layer 7).
-    pub units: Arc<UnitSketch>,
     /// The ε the query spent on a table with differential privacy (`None`: it read none); the same
     /// as [`Sandbox::dp_cost`] said before it ran.
     pub epsilon: Option<Epsilon>,
-    /// Per-unit contribution figures of the released SUM/AVG columns the engine could gather them
-    /// for ([`crate::contrib`]), for dominance and p%.
-    pub contributions: Vec<ColumnContributions>,
-}
-
-/// The per-unit contributions behind one released column.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ColumnContributions {
-    /// The column's index in [`Outcome::schema`].
-    pub column: usize,
-    /// One per output row, in order (`None`: not known for that row).
-    pub cells: Vec<Option<Contribution>>,
-}
-
-/// One cell's contributions: Σ of each unit's absolute contribution and the two largest.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Contribution {
-    pub total: f64,
-    pub top1: f64,
-    pub top2: f64,
+    /// What each per-value gate did: suppressed cells by rule, flagged moments, and the
+    /// contribution fingerprints of the values it released ([`crate::gate`]).
+    pub gates: Vec<GateRecord>,
+    /// Differencing pairs among this output's own values ([`crate::differencing::within`]), and how
+    /// many there were in all.
+    pub findings: Vec<Finding>,
+    pub findings_total: usize,
 }
 
 impl Outcome {
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+
+    /// Every released value's fingerprint (for the history of the developer's outputs).
+    pub fn value_prints(&self) -> Vec<ValuePrint> {
+        self.gates.iter().flat_map(|g| g.values.iter().cloned()).collect()
     }
 }
 
@@ -124,6 +111,8 @@ pub struct Sandbox {
     /// The randomness of differential-privacy noise: the operating system's by default; tests inject
     /// a seeded one ([`Sandbox::with_rng`]).
     rng: Mutex<Box<dyn Rng + Send>>,
+    /// The key of the privacy-unit carriers of datasets added from now on (default: the project's).
+    unit_key: Option<PseudonymKey>,
 }
 
 /// The per-query memory cap (a greedy pool), recording its peak so a run can report the memory its
@@ -179,6 +168,24 @@ impl MemoryPool for PeakPool {
     }
 }
 
+/// Plans the sandbox's own logical nodes (the per-value gate) besides DataFusion's.
+#[derive(Debug)]
+struct Planner;
+
+#[async_trait::async_trait]
+impl datafusion::execution::context::QueryPlanner for Planner {
+    async fn create_physical_plan(
+        &self,
+        plan: &LogicalPlan,
+        session: &dyn datafusion::catalog::Session,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
+        DefaultPhysicalPlanner::with_extension_planners(vec![Arc::new(GatePlanner)])
+            .create_physical_plan(plan, session)
+            .await
+    }
+}
+
 fn session(limits: &Limits) -> Result<(SessionContext, Arc<PeakPool>), SandboxError> {
     let config = SessionConfig::new()
         .with_target_partitions(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
@@ -188,7 +195,13 @@ fn session(limits: &Limits) -> Result<(SessionContext, Arc<PeakPool>), SandboxEr
         .with_memory_pool(pool.clone())
         .build_arc()
         .map_err(|e| SandboxError::Internal(e.to_string()))?;
-    Ok((SessionContext::new_with_config_rt(config, runtime), pool))
+    let state = datafusion::execution::SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_query_planner(Arc::new(Planner))
+        .build();
+    Ok((SessionContext::new_with_state(state), pool))
 }
 
 fn options() -> SQLOptions {
@@ -199,16 +212,11 @@ impl Sandbox {
     /// A session holding only these datasets, wrapped in their policies, pseudonymised under `key`.
     pub fn new(datasets: Vec<Dataset>, key: PseudonymKey, limits: Limits) -> Result<Sandbox, SandboxError> {
         let (ctx, pool) = session(&limits)?;
+        let sb = Sandbox { ctx, limits, pool, rng: Mutex::new(Box::new(OsRng::new())), unit_key: None };
         for d in datasets {
-            validate_dp(&d.policy)?;
-            let name = d.policy.name.clone();
-            let parse = |sql: &str, schema: &datafusion::common::DFSchema| ctx.parse_sql_expr(sql, schema);
-            let table = PolicyTable::new(d.policy, d.provider, key.clone(), parse)
-                .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
-            ctx.register_table(name.as_str(), Arc::new(table))
-                .map_err(|e| SandboxError::Internal(e.to_string()))?;
+            sb.add_dataset(d, &key)?;
         }
-        Ok(Sandbox { ctx, limits, pool, rng: Mutex::new(Box::new(OsRng::new())) })
+        Ok(sb)
     }
 
     /// A session over plain tables (dummy data, benchmark baselines): no policy, statements refused.
@@ -220,7 +228,13 @@ impl Sandbox {
         for (name, t) in tables {
             ctx.register_table(name.as_str(), t).map_err(|e| SandboxError::Internal(e.to_string()))?;
         }
-        Ok(Sandbox { ctx, limits, pool, rng: Mutex::new(Box::new(OsRng::new())) })
+        Ok(Sandbox { ctx, limits, pool, rng: Mutex::new(Box::new(OsRng::new())), unit_key: None })
+    }
+
+    /// Keys the privacy-unit carrier of datasets added from now on with `key` — the developer
+    /// organisation's, so that the contribution fingerprints of its projects' outputs compare.
+    pub fn with_unit_key(self, key: PseudonymKey) -> Sandbox {
+        Sandbox { unit_key: Some(key), ..self }
     }
 
     /// Makes the platform's object store (the SM4-encrypted vault) readable by this session under
@@ -256,7 +270,8 @@ impl Sandbox {
         validate_dp(&d.policy)?;
         let name = d.policy.name.clone();
         let parse = |sql: &str, schema: &datafusion::common::DFSchema| self.ctx.parse_sql_expr(sql, schema);
-        let table = PolicyTable::new(d.policy, d.provider, key.clone(), parse)
+        let unit_key = self.unit_key.clone().unwrap_or_else(|| key.clone());
+        let table = PolicyTable::new(d.policy, d.provider, key.clone(), unit_key, parse)
             .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
         self.ctx
             .register_table(name.as_str(), Arc::new(table))
@@ -302,8 +317,7 @@ impl Sandbox {
     /// Checks a query against the policy without running it (the workspace shows this beside dummy
     /// results: "on real data this would be refused because …").
     pub async fn check_sql(&self, sql: &str) -> Result<Vec<String>, SandboxError> {
-        let sketch = Arc::new(UnitSketch::default());
-        let checked = self.checked(sql, &Observe::udf(sketch)).await?;
+        let checked = self.checked(sql, &Arc::new(GateLog::default())).await?;
         dp_query::analyse(&checked.plan)?;
         Ok(checked.tables.into_iter().collect())
     }
@@ -312,7 +326,7 @@ impl Sandbox {
     /// running it (`None`: it reads no such table). The server compares it with the project's
     /// remaining budget before calling [`Sandbox::run`], and refuses the query if it does not fit.
     pub async fn dp_cost(&self, sql: &str) -> Result<Option<Epsilon>, SandboxError> {
-        let checked = self.checked(sql, &Observe::udf(Arc::new(UnitSketch::default()))).await?;
+        let checked = self.checked(sql, &Arc::new(GateLog::default())).await?;
         Ok(dp_query::analyse(&checked.plan)?.map(|q| q.cost))
     }
 
@@ -328,14 +342,14 @@ impl Sandbox {
         self.run_inner(sql, Some(remaining), cancel).await
     }
 
-    async fn checked(&self, sql: &str, observe: &ScalarUDF) -> Result<check::Checked, SandboxError> {
+    async fn checked(&self, sql: &str, log: &Arc<GateLog>) -> Result<check::Checked, SandboxError> {
         let plan = self.plan(sql).await?;
         let state = self.ctx.state();
         let analyzed = state
             .analyzer()
             .execute_and_check(plan, state.config_options(), |_, _| {})
             .map_err(|e| SandboxError::Sql(planning_message(&e)))?;
-        check::check(&analyzed, observe)
+        check::check(&analyzed, log)
     }
 
     /// Runs a query on real data through the whole policy layer. On a table with differential
@@ -352,8 +366,8 @@ impl Sandbox {
         cancel: &Cancel,
     ) -> Result<Outcome, SandboxError> {
         let deadline = Instant::now() + self.limits.timeout;
-        let units = Arc::new(UnitSketch::default());
-        let checked = self.checked(sql, &Observe::udf(units.clone())).await?;
+        let log = Arc::new(GateLog::default());
+        let checked = self.checked(sql, &log).await?;
         let fingerprint = {
             use sm3::Digest;
             hex::encode(sm3::Sm3::digest(checked.plan.display_indent().to_string().as_bytes()))
@@ -374,62 +388,13 @@ impl Sandbox {
         };
         let physical = self.physical(&plan, &checked.gates, &suppressed).await?;
         let batches = self.collect(physical, cancel, deadline).await?;
-        // Which released columns carry per-unit contribution figures (not on DP outputs: their noise
-        // protects them).
-        let root = checked.plan.schema();
-        let mut traced: Vec<(usize, String)> = Vec::new();
-        if epsilon.is_none() {
-            let mut released = 0usize;
-            for i in 0..root.fields().len() {
-                if root.field(i).name().starts_with(RESERVED_PREFIX) {
-                    continue;
-                }
-                if let Some(base) = contrib::trace(&checked.plan, i) {
-                    traced.push((released, base));
-                }
-                released += 1;
-            }
-        }
-        let mut contributions: Vec<ColumnContributions> =
-            traced.iter().map(|(c, _)| ColumnContributions { column: *c, cells: Vec::new() }).collect();
-        // Strip the sandbox's columns, keeping each row's smallest unit count and the contribution
-        // figures for the output checks.
-        let mut row_units = Vec::new();
+        // Strip the count gates' columns (differential privacy) from the output.
         let mut out = Vec::with_capacity(batches.len());
         let mut schema: Option<SchemaRef> = None;
         for b in batches {
             let s = b.schema();
             let keep: Vec<usize> =
                 (0..s.fields().len()).filter(|i| !s.field(*i).name().starts_with(RESERVED_PREFIX)).collect();
-            let figure = |name: String, r: usize| -> Option<f64> {
-                let c = b.column(s.index_of(&name).ok()?).as_primitive_opt::<Float64Type>()?;
-                (!c.is_null(r)).then(|| c.value(r))
-            };
-            for ((_, base), col) in traced.iter().zip(contributions.iter_mut()) {
-                for r in 0..b.num_rows() {
-                    let get = |p: contrib::Part| figure(format!("{base}{}", p.suffix()), r);
-                    let cell =
-                        match (get(contrib::Part::Total), get(contrib::Part::Top1), get(contrib::Part::Top2))
-                        {
-                            (Some(total), Some(top1), Some(top2)) => Some(Contribution { total, top1, top2 }),
-                            _ => None,
-                        };
-                    col.cells.push(cell);
-                }
-            }
-            let gates: Vec<usize> =
-                (0..s.fields().len()).filter(|i| s.field(*i).name().starts_with(GATE_PREFIX)).collect();
-            for r in 0..b.num_rows() {
-                let mut m: Option<u64> = None;
-                for g in &gates {
-                    let c = b.column(*g).as_primitive_opt::<Int64Type>();
-                    if let Some(c) = c {
-                        let v = if c.is_null(r) { 0 } else { c.value(r).max(0) as u64 };
-                        m = Some(m.map_or(v, |x: u64| x.min(v)));
-                    }
-                }
-                row_units.push(m);
-            }
             let projected = b.project(&keep).map_err(|e| SandboxError::Internal(e.to_string()))?;
             schema.get_or_insert_with(|| projected.schema());
             out.push(projected);
@@ -443,16 +408,20 @@ impl Sandbox {
                 Arc::new(Schema::new(fields))
             }
         };
+        let gates = log.take();
+        let dropped: u64 = gates.iter().map(|g| g.dropped).sum();
+        let values: Vec<ValuePrint> = gates.iter().flat_map(|g| g.values.iter().cloned()).collect();
+        let (findings, findings_total) = differencing::within(&values);
         Ok(Outcome {
             schema,
             batches: out,
-            suppressed: suppressed.load(Ordering::SeqCst),
-            row_units,
+            suppressed: suppressed.load(Ordering::SeqCst) + dropped,
             fingerprint,
             tables: checked.tables.into_iter().collect(),
-            units,
             epsilon,
-            contributions,
+            gates,
+            findings,
+            findings_total,
         })
     }
 
@@ -500,13 +469,14 @@ impl Sandbox {
             physical = p;
         }
         verify_scans(&physical, checked_scans(plan)?)?;
+        verify_gates(&physical, value_gates(plan))?;
         Ok(physical)
     }
 
     /// The physical plan of a real-data query as the platform runs it (gates installed), for the
     /// platform's own staff and benchmarks — never shown to a developer (it would carry sizes).
     pub async fn plan_for_platform(&self, sql: &str) -> Result<String, SandboxError> {
-        let checked = self.checked(sql, &Observe::udf(Arc::new(UnitSketch::default()))).await?;
+        let checked = self.checked(sql, &Arc::new(GateLog::default())).await?;
         let physical = self.physical(&checked.plan, &checked.gates, &Arc::new(AtomicU64::new(0))).await?;
         Ok(datafusion::physical_plan::displayable(physical.as_ref()).indent(true).to_string())
     }
@@ -598,30 +568,34 @@ impl std::fmt::Display for Stop {
 
 impl std::error::Error for Stop {}
 
-/// Wraps every leaf of the plan in a check of the deadline and the cancel flag.
+/// Wraps every node of the plan in a check of the deadline and the cancel flag, so a CPU-bound
+/// operator (a join producing billions of rows from one input batch) is stopped at its next output
+/// batch, not only when a scan is polled again.
 fn watch(
     plan: Arc<dyn ExecutionPlan>,
     deadline: std::time::Instant,
     cancel: &Cancel,
 ) -> Result<Arc<dyn ExecutionPlan>, SandboxError> {
     let children = plan.children();
-    if children.is_empty() {
-        let cancel = cancel.clone();
-        let schema = plan.schema();
-        let f = move |b: RecordBatch| -> datafusion::common::Result<RecordBatch> {
-            if cancel.is_cancelled() {
-                return Err(DataFusionError::External(Box::new(Stop::Cancelled)));
-            }
-            if std::time::Instant::now() > deadline {
-                return Err(DataFusionError::External(Box::new(Stop::Timeout)));
-            }
-            Ok(b)
-        };
-        return Ok(Arc::new(MapExec::new("YunshuWatchdog", plan, schema, Arc::new(f))));
-    }
-    let new: Vec<Arc<dyn ExecutionPlan>> =
-        children.into_iter().map(|c| watch(c.clone(), deadline, cancel)).collect::<Result<_, _>>()?;
-    replace_children_if_necessary(plan, new).map_err(|e| SandboxError::Internal(e.to_string()))
+    let plan = if children.is_empty() {
+        plan
+    } else {
+        let new: Vec<Arc<dyn ExecutionPlan>> =
+            children.into_iter().map(|c| watch(c.clone(), deadline, cancel)).collect::<Result<_, _>>()?;
+        replace_children_if_necessary(plan, new).map_err(|e| SandboxError::Internal(e.to_string()))?
+    };
+    let cancel = cancel.clone();
+    let schema = plan.schema();
+    let f = move |b: RecordBatch| -> datafusion::common::Result<RecordBatch> {
+        if cancel.is_cancelled() {
+            return Err(DataFusionError::External(Box::new(Stop::Cancelled)));
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(DataFusionError::External(Box::new(Stop::Timeout)));
+        }
+        Ok(b)
+    };
+    Ok(Arc::new(MapExec::new("YunshuWatchdog", plan, schema, Arc::new(f))))
 }
 
 /// Maps an error raised while data was read: memory exhaustion is named, anything else is not shown.
@@ -750,6 +724,33 @@ fn verify_scans(plan: &Arc<dyn ExecutionPlan>, scans: usize) -> Result<(), Sandb
     let found = count(plan);
     if found != scans {
         return Err(SandboxError::Internal(format!("{scans} scans but {found} policy scans")));
+    }
+    Ok(())
+}
+
+/// The per-value gates a logical plan has.
+fn value_gates(plan: &LogicalPlan) -> usize {
+    let mut n = 0;
+    let _ = plan.apply(|p| {
+        if let LogicalPlan::Extension(e) = p
+            && e.node.as_any().is::<GateNode>()
+        {
+            n += 1;
+        }
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    });
+    n
+}
+
+/// The final plan check for gates: every gate of the logical plan is a gate of the physical plan.
+fn verify_gates(plan: &Arc<dyn ExecutionPlan>, gates: usize) -> Result<(), SandboxError> {
+    fn count(p: &Arc<dyn ExecutionPlan>) -> usize {
+        let own = usize::from(p.name() == GATE_EXEC);
+        own + p.children().into_iter().map(count).sum::<usize>()
+    }
+    let found = count(plan);
+    if found != gates {
+        return Err(SandboxError::Internal(format!("{gates} gates but {found} gate nodes")));
     }
     Ok(())
 }

@@ -1,116 +1,141 @@
 //! From a real-data outcome to its output-check report (sandbox.md layer 4), the step before the
-//! result lands in the project's outbox.
+//! result lands in the project's outbox. The report is for the operator's reviewers; before release
+//! the developer sees none of it (layer 5).
 //!
-//! Text columns are scanned for direct identifiers; every numeric cell is checked against the cell
-//! threshold with the distinct-unit count the gate computed for its row. SUM/AVG columns whose per-unit
-//! contributions the engine gathered ([`crate::contrib`]) are magnitude columns: dominance (n=2,
-//! k=90 %) and the p% rule run on those figures. Other floating-point columns may be magnitudes the
-//! engine has no contributions for (a unit with several rows, a join, an expression over sums): they
-//! are checked as frequencies and the report says so with a `cell.contributions_pending` review
-//! reason.
+//! The disclosure rules on aggregate cells — threshold, dominance, p%, complementary suppression —
+//! were already applied by the per-value gates while the query ran ([`crate::gate`]); the report says
+//! what they suppressed. On the released values it adds: the scan of text columns for direct
+//! identifiers, zero cells (a structural zero can tell that nobody in a group has a property), VAR/STDDEV
+//! over few units, and differencing pairs within the output ([`crate::differencing`]).
 
 use std::collections::HashSet;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type};
 
-use crate::checks::{
-    CellStats, CheckConfig, CheckInput, CheckReason, CheckReport, ColumnKind, ColumnMeta,
-    Outcome as CheckOutcome, check_output,
-};
+use crate::checks::{CheckConfig, CheckReason, CheckReport, IdentifierScanner, Outcome as CheckOutcome};
 use crate::engine::Outcome;
+use crate::gate::Suppression;
+
+fn reason(
+    code: &'static str,
+    outcome: CheckOutcome,
+    column: Option<&str>,
+    rows: u64,
+    message_zh: String,
+) -> CheckReason {
+    CheckReason { code, outcome, column: column.map(str::to_owned), rows, message_zh }
+}
 
 /// Checks an outcome. `source_names`: names present in the source tables (for the identifier scan).
 pub fn outcome_checks(
     outcome: &Outcome,
-    config: &CheckConfig,
+    _config: &CheckConfig,
     source_names: &HashSet<String>,
 ) -> CheckReport {
     let schema = outcome.schema.clone();
-    let known = |c: usize| outcome.contributions.iter().find(|x| x.column == c);
-    let columns: Vec<ColumnMeta> = schema
-        .fields()
-        .iter()
-        .enumerate()
-        .map(|(c, f)| {
-            let kind = if !f.data_type().is_numeric() {
-                ColumnKind::Dimension
-            } else if known(c).is_some() {
-                ColumnKind::Magnitude
-            } else {
-                ColumnKind::Frequency
-            };
-            ColumnMeta::new(f.name().clone(), kind)
-        })
-        .collect();
-    let mut cells: Vec<Vec<Option<CellStats>>> = Vec::with_capacity(outcome.num_rows());
-    let mut values = Vec::new();
-    let mut row = 0usize;
-    for b in &outcome.batches {
-        for r in 0..b.num_rows() {
-            let units = outcome.row_units.get(row).copied().flatten();
-            let mut line = Vec::with_capacity(columns.len());
-            for (c, meta) in columns.iter().enumerate() {
-                if meta.kind == ColumnKind::Dimension {
-                    line.push(None);
-                    continue;
-                }
-                let Some(units) = units else {
-                    // No protected table contributed: nothing to protect in this cell.
-                    line.push(Some(CellStats {
-                        units: u64::MAX,
-                        total: 0.0,
-                        top1: 0.0,
-                        top2: 0.0,
-                        is_zero: false,
-                    }));
-                    continue;
-                };
-                let col = b.column(c);
-                let zero = arrow::compute::cast(col, &DataType::Float64)
-                    .ok()
-                    .map(|f| {
-                        let f = f.as_primitive::<Float64Type>();
-                        !f.is_null(r) && f.value(r) == 0.0
-                    })
-                    .unwrap_or(false);
-                let figures = known(c).map(|x| x.cells.get(row).copied().flatten());
-                let stats = match figures {
-                    // A magnitude cell without its figures cannot be checked: the rules fail it.
-                    Some(None) => {
-                        CellStats { units, total: f64::NAN, top1: f64::NAN, top2: f64::NAN, is_zero: zero }
-                    }
-                    Some(Some(x)) => {
-                        CellStats { units, total: x.total, top1: x.top1, top2: x.top2, is_zero: zero }
-                    }
-                    None => CellStats { units, total: 0.0, top1: 0.0, top2: 0.0, is_zero: zero },
-                };
-                line.push(Some(stats));
-            }
-            cells.push(line);
-            row += 1;
-        }
-    }
-    for c in 0..columns.len() {
+    let mut reasons = Vec::new();
+    let protected = !outcome.gates.is_empty() || outcome.epsilon.is_some() || outcome.suppressed > 0;
+    let scanner = IdentifierScanner::new(source_names);
+    for (c, f) in schema.fields().iter().enumerate() {
         let parts: Vec<&dyn Array> = outcome.batches.iter().map(|b| b.column(c).as_ref()).collect();
-        match arrow::compute::concat(&parts) {
-            Ok(a) => values.push(a),
-            Err(_) => values.push(arrow::array::new_empty_array(schema.field(c).data_type())),
+        let Ok(array) = arrow::compute::concat(&parts) else {
+            reasons.push(reason(
+                "identifier.unscannable",
+                CheckOutcome::Review,
+                Some(f.name()),
+                0,
+                format!("列“{}”无法读取以扫描直接标识符，需人工审核", f.name()),
+            ));
+            continue;
+        };
+        if !f.data_type().is_numeric() {
+            reasons.extend(scanner.scan_column(f.name(), &array));
+        } else if protected {
+            let zeros = arrow::compute::cast(&array, &DataType::Float64)
+                .ok()
+                .map(|x| {
+                    let x = x.as_primitive::<Float64Type>();
+                    (0..x.len()).filter(|i| !x.is_null(*i) && x.value(*i) == 0.0).count() as u64
+                })
+                .unwrap_or(0);
+            if zeros > 0 {
+                reasons.push(reason(
+                    "cell.zero",
+                    CheckOutcome::Review,
+                    Some(f.name()),
+                    zeros,
+                    format!(
+                        "列“{}”有 {zeros} 个零值单元格（结构性零值可能说明某组无人具有某特征），需人工审核",
+                        f.name()
+                    ),
+                ));
+            }
         }
     }
-    let input = CheckInput { columns: &columns, cells: &cells, values: &values, residual_df: None };
-    let report = check_output(config, &input, source_names);
-    let has_magnitude =
-        schema.fields().iter().enumerate().any(|(c, f)| f.data_type().is_floating() && known(c).is_none());
-    if has_magnitude && outcome.row_units.iter().any(|u| u.is_some()) {
-        report.merge(CheckReport::from_reasons(vec![CheckReason {
-            code: "cell.contributions_pending",
-            outcome: CheckOutcome::Review,
-            column: None,
-            rows: 0,
-            message_zh: "金额类结果的优势（dominance）与 p% 规则需人工复核".into(),
-        }]))
-    } else {
-        report
+    let dropped: u64 = outcome.suppressed;
+    if dropped > 0 {
+        reasons.push(reason(
+            "gate.groups_suppressed",
+            CheckOutcome::Pass,
+            None,
+            dropped,
+            format!("{dropped} 个分组的个体数少于阈值 k，已整组隐去"),
+        ));
     }
+    for g in &outcome.gates {
+        for (column, why, n) in &g.suppressed {
+            let (code, what) = match why {
+                Suppression::Threshold => {
+                    ("gate.threshold", "该值实际贡献的个体数少于 k（含 FILTER/CASE 等收窄之后）")
+                }
+                Suppression::Dominance => ("gate.dominance", "前两名个体的贡献超过合计的 90%（优势规则）"),
+                Suppression::PRatio => {
+                    ("gate.p_ratio", "除前两名外其余个体的贡献不足最大者的 10%（p% 规则）")
+                }
+                Suppression::Secondary => (
+                    "gate.secondary",
+                    "互补隐去：被隐去的单元格合计须覆盖至少 k 个个体，防止用合计减去其余单元格还原",
+                ),
+            };
+            reasons.push(reason(
+                code,
+                CheckOutcome::Pass,
+                Some(column),
+                *n,
+                format!("列“{column}”有 {n} 个单元格已隐去（置空）：{what}"),
+            ));
+        }
+        for (column, n) in &g.moments {
+            reasons.push(reason(
+                "cell.moments",
+                CheckOutcome::Review,
+                Some(column),
+                *n,
+                format!(
+                    "列“{column}”有 {n} 个方差/标准差单元格的贡献个体较少；与均值、人数同时输出时可据以推算极端个体的取值，需人工审核"
+                ),
+            ));
+        }
+    }
+    for f in &outcome.findings {
+        reasons.push(reason(
+            "differencing.within",
+            CheckOutcome::Review,
+            None,
+            f.units as u64,
+            f.message_zh(),
+        ));
+    }
+    if outcome.findings_total > outcome.findings.len() {
+        let more = outcome.findings_total - outcome.findings.len();
+        reasons.push(reason(
+            "differencing.within",
+            CheckOutcome::Review,
+            None,
+            more as u64,
+            format!("另有 {more} 组输出内的差分配对未逐一列出"),
+        ));
+    }
+    CheckReport::from_reasons(reasons)
 }

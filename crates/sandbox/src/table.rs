@@ -143,10 +143,19 @@ fn pseudonym_type(t: &DataType) -> DataType {
 }
 
 /// How one exposed column is produced from the dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Produce {
+    Plain,
+    /// A join key, under the project's key.
+    Pseudonym,
+    /// The privacy-unit carrier, under the unit key (per developer organisation).
+    Carrier,
+}
+
 #[derive(Debug, Clone)]
 struct Exposed {
     inner: usize,
-    pseudonymised: bool,
+    produce: Produce,
 }
 
 /// A granted dataset as the sandbox shows it.
@@ -158,15 +167,20 @@ pub struct PolicyTable {
     exposed: Vec<Exposed>,
     row_filter: Option<Expr>,
     key: PseudonymKey,
+    unit_key: PseudonymKey,
 }
 
 impl PolicyTable {
     /// Builds the table; `parse_filter` turns the grant's row scope into an expression over the
-    /// dataset's schema (the engine passes its SQL expression parser).
+    /// dataset's schema (the engine passes its SQL expression parser). Join keys are pseudonymised
+    /// under `key` (the project's), the unit carrier under `unit_key` (the developer organisation's:
+    /// the carrier is never visible, and a stable unit lets contribution fingerprints be compared
+    /// across the organisation's projects).
     pub fn new(
         policy: TablePolicy,
         inner: Arc<dyn TableProvider>,
         key: PseudonymKey,
+        unit_key: PseudonymKey,
         parse_filter: impl Fn(&str, &DFSchema) -> Result<Expr>,
     ) -> Result<PolicyTable> {
         let inner_schema = inner.schema();
@@ -178,11 +192,11 @@ impl PolicyTable {
                 UsageClass::Hidden => {}
                 UsageClass::JoinKey => {
                     fields.push(Field::new(f.name(), pseudonym_type(f.data_type()), true));
-                    exposed.push(Exposed { inner: i, pseudonymised: true });
+                    exposed.push(Exposed { inner: i, produce: Produce::Pseudonym });
                 }
                 _ => {
                     fields.push(Field::new(f.name(), f.data_type().clone(), true));
-                    exposed.push(Exposed { inner: i, pseudonymised: false });
+                    exposed.push(Exposed { inner: i, produce: Produce::Plain });
                 }
             }
         }
@@ -199,7 +213,7 @@ impl PolicyTable {
                 DataFusionError::Plan(format!("privacy unit {unit} not in dataset {}", policy.name))
             })?;
             fields.push(Field::new(UNIT_COLUMN, pseudonym_type(inner_schema.field(i).data_type()), true));
-            exposed.push(Exposed { inner: i, pseudonymised: true });
+            exposed.push(Exposed { inner: i, produce: Produce::Carrier });
         }
         let row_filter = match &policy.row_filter {
             Some(sql) if !sql.trim().is_empty() => {
@@ -208,7 +222,15 @@ impl PolicyTable {
             }
             _ => None,
         };
-        Ok(PolicyTable { policy, inner, schema: Arc::new(Schema::new(fields)), exposed, row_filter, key })
+        Ok(PolicyTable {
+            policy,
+            inner,
+            schema: Arc::new(Schema::new(fields)),
+            exposed,
+            row_filter,
+            key,
+            unit_key,
+        })
     }
 
     pub fn policy(&self) -> &TablePolicy {
@@ -252,7 +274,7 @@ impl TableProvider for PolicyTable {
                 .exposed
                 .get(*w)
                 .ok_or_else(|| DataFusionError::Internal("projection out of range".into()))?;
-            outputs.push((slot(e.inner, &mut inner_cols), e.pseudonymised));
+            outputs.push((slot(e.inner, &mut inner_cols), e.produce));
         }
         let inner_schema = self.inner.schema();
         if let Some(f) = &self.row_filter {
@@ -272,6 +294,7 @@ impl TableProvider for PolicyTable {
         let out_fields: Vec<Field> = wanted.iter().map(|w| self.schema.field(*w).clone()).collect();
         let out_schema = Arc::new(Schema::new(out_fields));
         let key = self.key.clone();
+        let unit_key = self.unit_key.clone();
         let schema = out_schema.clone();
         let f = move |batch: RecordBatch| -> Result<RecordBatch> {
             let batch = match &predicate {
@@ -286,9 +309,13 @@ impl TableProvider for PolicyTable {
                 None => batch,
             };
             let mut cols = Vec::with_capacity(outputs.len());
-            for (i, pseudo) in &outputs {
+            for (i, produce) in &outputs {
                 let c = batch.column(*i);
-                cols.push(if *pseudo { pseudonymise(c, &key)? } else { c.clone() });
+                cols.push(match produce {
+                    Produce::Plain => c.clone(),
+                    Produce::Pseudonym => pseudonymise(c, &key)?,
+                    Produce::Carrier => pseudonymise(c, &unit_key)?,
+                });
             }
             Ok(RecordBatch::try_new(schema.clone(), cols)?)
         };

@@ -101,7 +101,7 @@ async fn small_groups_are_suppressed_and_counted_without_saying_which() {
     assert_eq!(o.num_rows(), 3);
     assert_eq!(o.suppressed, 1);
     assert!(!cells(&o.batches).iter().any(|c| c == RARE_REGION));
-    assert!(o.row_units.iter().all(|u| u.unwrap_or(0) >= 10));
+    assert!(o.gates.iter().flat_map(|g| &g.values).all(|v| v.units >= 10));
     // The suppressed count does not depend on HAVING (it is counted right above the aggregation).
     for having in ["> 0", "> 1e12"] {
         let sql = format!(
@@ -141,9 +141,10 @@ async fn small_groups_are_suppressed_and_counted_without_saying_which() {
 
 #[tokio::test]
 async fn differencing_pairs_reveal_nothing_through_the_threshold_or_are_flagged() {
+    use yunshu_sandbox::differencing::{Earlier, against};
     let f = fixture();
-    // The classic pair: everyone, and everyone but the rare region. Both groups are large; the engine
-    // gives each outcome a sketch of its contributing units, and the pair differs by one unit.
+    // The classic pair: everyone, and everyone but the rare region. Both groups are large; their
+    // contributions differ for one unit.
     let a = attempt(&f, "SELECT COUNT(*) AS n, SUM(salary) AS s FROM people").await.unwrap();
     let b = attempt(
         &f,
@@ -153,15 +154,15 @@ async fn differencing_pairs_reveal_nothing_through_the_threshold_or_are_flagged(
     .unwrap();
     assert_eq!(a.num_rows(), 1);
     assert_eq!(b.num_rows(), 1);
-    let d = a.units.difference(&b.units);
-    assert!(d > 0 && d < 10, "difference {d}");
-    assert!(a.units.differencing_pair(&b.units, 10));
+    let earlier = [Earlier { output: 1, values: a.value_prints() }];
+    let (found, _) = against(&b.value_prints(), &earlier);
+    assert!(!found.is_empty() && found.iter().all(|x| x.units == 1), "{found:?}");
     // Two unrelated large queries are not a pair.
     let c = attempt(&f, "SELECT COUNT(*) AS n FROM people WHERE gender = '男'").await.unwrap();
-    assert!(!a.units.differencing_pair(&c.units, 10));
-    // The same set twice is not a pair either (nothing new is learnt from the difference).
-    let a2 = attempt(&f, "SELECT AVG(salary) AS m FROM people").await.unwrap();
-    assert!(!a.units.differencing_pair(&a2.units, 10));
+    assert!(against(&c.value_prints(), &earlier).0.is_empty());
+    // The same contributions again are not a pair either (nothing new is learnt from the difference).
+    let a2 = attempt(&f, "SELECT SUM(salary) AS m FROM people").await.unwrap();
+    assert!(against(&a2.value_prints(), &earlier).0.is_empty());
 }
 
 #[tokio::test]
@@ -318,7 +319,7 @@ async fn allowed_queries_work() {
         assert!(o.is_ok(), "{sql}: {o:?}");
         let o = o.unwrap();
         assert!(o.num_rows() > 0, "{sql}");
-        assert!(o.row_units.iter().all(|u| u.unwrap_or(0) >= 10), "{sql}");
+        assert!(o.gates.iter().flat_map(|g| &g.values).all(|v| v.units >= 10), "{sql}");
     }
 }
 

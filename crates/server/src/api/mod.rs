@@ -119,6 +119,7 @@ fn data_use_routes() -> Router<AppState> {
         .route("/api/v1/outputs/{id}", get(sandbox::output))
         .route("/api/v1/outputs/{id}/data", get(sandbox::output_data))
         .route("/api/v1/outputs/{id}/review", post(sandbox::review))
+        .route("/api/v1/outputs/{id}/withdraw", post(sandbox::withdraw))
         .route("/api/v1/outputs/{id}/download/{format}", get(sandbox::download))
 }
 

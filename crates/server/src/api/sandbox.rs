@@ -48,7 +48,18 @@ pub async fn queries(
     Ok(axum::Json(svc::query_views(&state, &ctx, id, svc::HISTORY).await?))
 }
 
-/// Cancels the caller's run in progress in the project (204 whether or not one was running).
+/// Withdraws a submitted output (its run is cancelled if it has not finished); the answer does not
+/// depend on how far the run got.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<axum::Json<OutputView>> {
+    let out = svc::withdraw(&state, &ctx, id).await?;
+    Ok(axum::Json(svc::output_view(&state, &ctx, &out).await?))
+}
+
+/// Cancels the caller's dummy runs in progress in the project (204 whether or not one was running).
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,

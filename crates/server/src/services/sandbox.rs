@@ -14,13 +14,18 @@
 //! with the same schema, cached per version and field set; the developer sees full results. The same
 //! SQL is also checked against the real policy (planning only), so a refusal shows before submitting.
 //!
-//! **Real runs** open the current version of each dataset from the vault through the policy layer
-//! (hidden fields absent, join keys pseudonymised under a per-project key, row scope inside the scan,
-//! k threshold). Results never go back to the developer directly: they are written, encrypted, to the
-//! vault as Parquet (`sandbox/{project}/{token}.parquet`, SM3 recorded) and land in the outbox with
-//! the automatic check report. The privacy units each query aggregated are kept as a sketch and
-//! compared with the project's last [`HISTORY`] real queries: a differencing pair (fewer than k units
-//! apart) is refused and recorded with the query it pairs with.
+//! **Real runs** are submitted, not awaited: the submission checks the query against the policy and
+//! the ε budget from its plan alone (a refusal then is decided by the text, the grant and the
+//! budget), records the query with its ε charge and a queued output, and starts a job. The job runs
+//! on the sandbox's own runtime, apart from the threads that answer requests, at most
+//! [`crate::Config::sandbox_concurrent_runs`] at a time; it re-checks the chain, runs the query
+//! through the policy layer (hidden fields absent, join keys pseudonymised under a per-project key,
+//! row scope inside the scan, the per-value gate), writes the result encrypted to the vault as
+//! Parquet (`sandbox/{project}/{token}.parquet`, SM3 recorded) with the contribution fingerprints of
+//! its values beside it, compares those with the developer organisation's earlier outputs over the
+//! same data (differencing, held for review), and puts the output before the reviewers with the check
+//! report — or, if it failed, with why. Before release the developer sees the same whatever the data:
+//! "submitted for review" and the output's id, by which it can withdraw it.
 //!
 //! **The airlock.** Staff of the project's operator with the reviewer role release or reject an
 //! output (two different reviewers from grade L3; never the requester; a failed check is never
@@ -31,6 +36,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::http::StatusCode;
@@ -46,16 +52,18 @@ use yunshu_domain::data_use::{
 use yunshu_sandbox::arrow::array::{Array, ArrayRef, RecordBatch};
 use yunshu_sandbox::arrow::datatypes::{DataType, SchemaRef};
 use yunshu_sandbox::checks::CheckConfig;
+use yunshu_sandbox::differencing;
 use yunshu_sandbox::dummy::{DummyColumn, Semantic};
 use yunshu_sandbox::policy::DpPolicy;
-use yunshu_sandbox::sketch::UnitSketch;
 use yunshu_sandbox::{
     Cancel, ColumnPolicy, Dataset, Limits, PseudonymKey, Sandbox, SandboxError, TablePolicy,
 };
 use yunshu_store::calendar::PeriodUnit;
 use yunshu_store::data_use::{GrantRecord, ProjectRecord};
 use yunshu_store::datasets::VersionRecord;
-use yunshu_store::sandbox_runs::{NewOutput, NewQuery, OutputRecord, QueryRecord, ReviewRecord};
+use yunshu_store::sandbox_runs::{
+    FinishedRun, NewOutput, NewQuery, OutputRecord, QueryRecord, QueryRun, ReviewRecord,
+};
 use yunshu_store::tasks::{NewTask, Period};
 use yunshu_store::{Change, StoreError};
 
@@ -63,7 +71,8 @@ use crate::AppState;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
 
-/// How many earlier real queries of the project a new one is compared with for differencing.
+/// How many earlier outputs of the developer organisation over the same data a new one is compared
+/// with for differencing.
 pub const HISTORY: i64 = 200;
 /// Rows of a dummy table.
 pub const DUMMY_ROWS: usize = 2_000;
@@ -81,22 +90,54 @@ fn check_label(code: &str) -> &'static str {
 }
 
 /// The sandbox's own state in the running server: the secret its pseudonym keys derive from, the
-/// per-query limits, the dummy tables already generated, and the runs in progress (to cancel).
+/// per-query limits, the dummy tables already generated, the runs in progress (to cancel), and the
+/// runtime the runs execute on.
+///
+/// Queries never run on the threads that answer requests: DataFusion work goes to a dedicated
+/// multi-threaded runtime ([`Runtime::on_sandbox`]), so a CPU-bound join cannot stop the pages, the
+/// API or the health check; real runs are jobs ([`spawn_job`]) limited to
+/// [`crate::Config::sandbox_concurrent_runs`] at a time, each cancellable by its output's id.
 pub struct Runtime {
     secret: [u8; 32],
     pub limits: Limits,
     dummy: Mutex<HashMap<(i64, Vec<String>), RecordBatch>>,
-    running: Mutex<HashMap<(i64, i64), Cancel>>,
-    /// One lock per project, held by a real run from reading the ε spent and the history to
-    /// recording its own charge and unit sketch: two concurrent runs could otherwise both fit the
-    /// same remaining budget (and together exceed it), or miss each other as a differencing pair.
+    /// Dummy runs in progress by (project, user): 取消 stops all of the caller's runs in the project.
+    running: Mutex<HashMap<(i64, i64), Vec<(u64, Cancel)>>>,
+    next_run: AtomicU64,
+    /// Real runs in progress, by output id.
+    jobs: Mutex<HashMap<i64, Cancel>>,
+    /// One lock per project, held while a real run is submitted: from reading the ε spent to
+    /// recording the charge, so two submissions cannot both fit the same remaining budget.
     real_runs: Mutex<HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    /// One lock per developer organisation, held by a finishing run from reading the history of its
+    /// outputs to recording its own fingerprints, so two runs cannot miss each other as a pair.
+    histories: Mutex<HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    real_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    dummy_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    exec: std::sync::OnceLock<Exec>,
+    /// Jobs submitted in this process and not finished (queued or running).
+    active: tokio::sync::watch::Sender<usize>,
+    stopping: AtomicBool,
 }
+
+/// The sandbox's tokio runtime, shut down without waiting when the server state goes away.
+struct Exec(Option<tokio::runtime::Runtime>);
+
+impl Drop for Exec {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Dummy runs one server executes at once (they read at most [`DUMMY_ROWS`] rows a table).
+const DUMMY_SLOTS: usize = 4;
 
 impl Runtime {
     /// Opens the runtime with the secret in `data_dir/keys/sandbox.key`, created on first start
     /// (32 random bytes, hex). Losing the file only changes future pseudonyms; it is never shown.
-    pub fn open(data_dir: &Path, limits: Limits) -> Result<Runtime, String> {
+    pub fn open(data_dir: &Path, limits: Limits, concurrent_runs: usize) -> Result<Runtime, String> {
         let path = data_dir.join("keys/sandbox.key");
         let secret = match std::fs::read_to_string(&path) {
             Ok(text) => {
@@ -125,7 +166,15 @@ impl Runtime {
             limits,
             dummy: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
+            next_run: AtomicU64::new(1),
+            jobs: Mutex::new(HashMap::new()),
             real_runs: Mutex::new(HashMap::new()),
+            histories: Mutex::new(HashMap::new()),
+            real_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrent_runs.max(1))),
+            dummy_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(DUMMY_SLOTS)),
+            exec: std::sync::OnceLock::new(),
+            active: tokio::sync::watch::channel(0).0,
+            stopping: AtomicBool::new(false),
         })
     }
 
@@ -135,16 +184,85 @@ impl Runtime {
         PseudonymKey::derive(&self.secret, &format!("project:{project_id}"))
     }
 
-    /// The lock serialising a project's real runs (see [`Runtime::real_runs`]).
-    fn real_run_lock(&self, project_id: i64) -> AppResult<std::sync::Arc<tokio::sync::Mutex<()>>> {
-        let mut m = self.real_runs.lock().map_err(|_| AppError::internal("sandbox run lock poisoned"))?;
-        Ok(m.entry(project_id).or_default().clone())
+    /// The key of privacy-unit carriers for one developer organisation: never visible, the same in
+    /// all its projects, so the contribution fingerprints of its outputs can be compared.
+    fn unit_key(&self, developer_org_id: i64) -> PseudonymKey {
+        PseudonymKey::derive(&self.secret, &format!("units:org:{developer_org_id}"))
     }
 
-    /// Cancels the caller's run in progress in a project, if any.
+    fn lock_of(
+        map: &Mutex<HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+        key: i64,
+    ) -> AppResult<std::sync::Arc<tokio::sync::Mutex<()>>> {
+        let mut m = map.lock().map_err(|_| AppError::internal("sandbox lock poisoned"))?;
+        Ok(m.entry(key).or_default().clone())
+    }
+
+    /// Runs `work` on the sandbox's own runtime and waits for it.
+    pub async fn on_sandbox<F, T>(&self, work: F) -> AppResult<T>
+    where
+        F: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let exec = self.exec.get_or_init(|| {
+            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+            Exec(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(threads)
+                    .thread_name("yunshu-sandbox")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| tracing::error!(error = %e, "the sandbox runtime did not start"))
+                    .ok(),
+            )
+        });
+        let handle = exec.0.as_ref().ok_or_else(|| AppError::internal("sandbox runtime unavailable"))?;
+        handle.spawn(work).await.map_err(|e| AppError::internal(format!("sandbox task: {e}")))
+    }
+
+    /// Cancels the caller's dummy runs in progress in a project.
     pub fn cancel(&self, project_id: i64, user_id: i64) -> bool {
-        let running = self.running.lock().map(|m| m.get(&(project_id, user_id)).cloned()).ok().flatten();
-        running.map(|c| c.cancel()).is_some()
+        let running = self
+            .running
+            .lock()
+            .map(|m| m.get(&(project_id, user_id)).cloned().unwrap_or_default())
+            .unwrap_or_default();
+        for (_, c) in &running {
+            c.cancel();
+        }
+        !running.is_empty()
+    }
+
+    /// Cancels the run of an output if it is in progress in this process.
+    fn cancel_job(&self, output_id: i64) {
+        if let Some(c) = self.jobs.lock().ok().and_then(|m| m.get(&output_id).cloned()) {
+            c.cancel();
+        }
+    }
+
+    /// Stops every run in progress (shutdown): they stay queued and run again at the next start.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Ok(m) = self.jobs.lock() {
+            for c in m.values() {
+                c.cancel();
+            }
+        }
+        if let Ok(m) = self.running.lock() {
+            for c in m.values().flatten() {
+                c.1.cancel();
+            }
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every real run submitted in this process has finished (tests, the demo seed).
+    pub async fn settle(&self) {
+        let mut rx = self.active.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
     }
 }
 
@@ -157,17 +275,42 @@ fn restrict(path: &Path) {
 #[cfg(not(unix))]
 fn restrict(_path: &Path) {}
 
-/// Clears a run's cancel handle when the run ends, however it ends.
-struct RunGuard<'a> {
-    runtime: &'a Runtime,
+/// Removes a dummy run's cancel handle when the run ends, however it ends; a run whose request went
+/// away (the client disconnected) is cancelled.
+struct RunGuard {
+    runtime: std::sync::Arc<Runtime>,
     key: (i64, i64),
+    id: u64,
+    cancel: Cancel,
 }
 
-impl Drop for RunGuard<'_> {
+impl Drop for RunGuard {
     fn drop(&mut self) {
-        if let Ok(mut m) = self.runtime.running.lock() {
-            m.remove(&self.key);
+        self.cancel.cancel();
+        if let Ok(mut m) = self.runtime.running.lock()
+            && let Some(v) = m.get_mut(&self.key)
+        {
+            v.retain(|(id, _)| *id != self.id);
+            if v.is_empty() {
+                m.remove(&self.key);
+            }
         }
+    }
+}
+
+/// Counts a job as active until it ends.
+struct ActiveJob(std::sync::Arc<Runtime>);
+
+impl ActiveJob {
+    fn start(runtime: std::sync::Arc<Runtime>) -> ActiveJob {
+        runtime.active.send_modify(|n| *n += 1);
+        ActiveJob(runtime)
+    }
+}
+
+impl Drop for ActiveJob {
+    fn drop(&mut self) {
+        self.0.active.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 
@@ -521,30 +664,30 @@ pub struct ReportLine {
 }
 
 /// What a run produced, as the developer may see it.
+///
+/// For a real run this is the same whatever the real values are (sandbox.md layer 5): "submitted
+/// for review" with the output's id, or a refusal decided from the query text, the grant and the
+/// budget alone. Results, sizes, suppressions, check outcomes, errors raised on real rows, run times
+/// and checksums go to the operator's reviewers; the developer sees them once the output is released.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunResult {
     pub query_id: i64,
     pub mode: Mode,
-    /// `ok`, `refused` or `error`.
+    /// `ok` (dummy run done), `submitted` (real run accepted for review), `refused` or `error`.
     pub outcome: String,
     pub error_code: String,
     pub error: String,
-    /// Dummy runs: the result (first [`SHOWN_ROWS`] rows). Real runs: empty (the result waits in the
-    /// outbox until released).
+    /// Dummy runs: the result (first [`SHOWN_ROWS`] rows). Real runs: empty.
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
-    /// Rows of the result: dummy runs only. A real result's size is not shown to the developer
-    /// before release (with HAVING it would answer yes/no questions about aggregates).
+    /// Rows of the result: dummy runs only.
     pub total_rows: Option<i64>,
-    /// Groups removed by the threshold (real runs).
-    pub suppressed: i64,
     /// Dummy runs: why the same SQL would be refused on real data, if it would.
     pub real_check: String,
-    /// Real runs: the output in the outbox and its automatic check.
+    /// Real runs: the output in the outbox (its run can be withdrawn by this id).
     pub output_id: Option<i64>,
-    pub check_outcome: String,
-    pub check_report: Vec<ReportLine>,
-    pub elapsed_ms: i64,
+    /// Dummy runs: wall time in milliseconds (real runs: none — it would depend on the data).
+    pub elapsed_ms: Option<i64>,
 }
 
 impl RunResult {
@@ -563,12 +706,9 @@ impl RunResult {
             columns: Vec::new(),
             rows: Vec::new(),
             total_rows: None,
-            suppressed: 0,
             real_check: String::new(),
             output_id: None,
-            check_outcome: String::new(),
-            check_report: Vec::new(),
-            elapsed_ms: 0,
+            elapsed_ms: None,
         }
     }
 }
@@ -579,14 +719,23 @@ fn sandbox_outcome(e: &SandboxError) -> &'static str {
         | SandboxError::Memory
         | SandboxError::Cancelled
         | SandboxError::Execution
+        | SandboxError::TooManyRows
         | SandboxError::Internal(_) => "error",
         _ => "refused",
     }
 }
 
-/// Runs one query of a project, records it (audited) and answers what the caller may see. Refusals
-/// and errors are answers too (recorded, with their code), not HTTP errors; HTTP errors are for
-/// requests that are not runs at all (no access, empty SQL).
+/// A refusal of the policy session or the plan, as `(code, message)`.
+type SessionError = (String, String);
+
+fn session_error(e: &SandboxError) -> SessionError {
+    (e.code().to_owned(), e.message_zh())
+}
+
+/// Runs one query of a project, records it (audited) and answers what the caller may see. Dummy
+/// runs answer with their result; real runs are submitted for review and run apart ([`spawn_job`]).
+/// Refusals and errors are answers too (recorded, with their code), not HTTP errors; HTTP errors are
+/// for requests that are not runs at all (no access, empty SQL).
 pub async fn run(state: &AppState, ctx: &Ctx, project_id: i64, input: &RunInput) -> AppResult<RunResult> {
     let sql = input.sql.trim();
     if sql.is_empty() {
@@ -597,31 +746,33 @@ pub async fn run(state: &AppState, ctx: &Ctx, project_id: i64, input: &RunInput)
     }
     let project = project_for_query(state, ctx, project_id).await?;
     let me = ctx.me()?;
-    // Real runs of a project one at a time, from the budget and history they read to the records
-    // they write (the guard lives until this function returns).
-    let lock = match input.mode {
-        Mode::Real => Some(state.sandbox.real_run_lock(project.id)?),
-        Mode::Dummy => None,
-    };
-    let _serial = match &lock {
-        Some(l) => Some(l.lock().await),
-        None => None,
-    };
     let catalog = catalog(state, &project, ctx.today()).await?;
-    let cancel = Cancel::default();
-    let runtime = &state.sandbox;
-    if let Ok(mut m) = runtime.running.lock() {
-        m.insert((project.id, me.user.id), cancel.clone());
-    }
-    let _guard = RunGuard { runtime, key: (project.id, me.user.id) };
-    let started = Instant::now();
     let mut result = match input.mode {
-        Mode::Dummy => run_dummy(state, &project, &catalog, sql, &cancel).await?,
-        Mode::Real => run_real(state, ctx, &project, &catalog, sql, &cancel).await?,
+        Mode::Dummy => {
+            let cancel = Cancel::default();
+            let id = state.sandbox.next_run.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut m) = state.sandbox.running.lock() {
+                m.entry((project.id, me.user.id)).or_default().push((id, cancel.clone()));
+            }
+            let _guard = RunGuard {
+                runtime: state.sandbox.clone(),
+                key: (project.id, me.user.id),
+                id,
+                cancel: cancel.clone(),
+            };
+            let started = Instant::now();
+            let permit =
+                state.sandbox.dummy_slots.clone().acquire_owned().await.map_err(AppError::internal)?;
+            let work = run_dummy(state.clone(), project.clone(), catalog.clone(), sql.to_owned(), cancel);
+            let mut r = state.sandbox.on_sandbox(work).await??;
+            drop(permit);
+            r.elapsed_ms = Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
+            r
+        }
+        Mode::Real => submit(state, ctx, &project, &catalog, sql).await?,
     };
-    result.elapsed_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     if result.query_id == 0 {
-        // Not yet recorded (dummy runs and refusals before a real run): record it now.
+        // Not yet recorded (dummy runs and refusals before submission): record it now.
         let q = NewQuery {
             project_id: project.id,
             user_id: me.user.id,
@@ -632,11 +783,11 @@ pub async fn run(state: &AppState, ctx: &Ctx, project_id: i64, input: &RunInput)
             outcome: result.outcome.clone(),
             error_code: result.error_code.clone(),
             rows: result.total_rows.unwrap_or(0),
-            suppressed: result.suppressed,
+            suppressed: 0,
             units_object: String::new(),
             differencing_with: None,
             dp_charges: String::new(),
-            elapsed_ms: result.elapsed_ms,
+            elapsed_ms: result.elapsed_ms.unwrap_or(0),
         };
         let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
         result.query_id = tx.insert_sandbox_query(&q).await?;
@@ -678,13 +829,6 @@ fn no_tables(mode: Mode, catalog: &Catalog) -> RunResult {
     RunResult::refused(mode, code, why)
 }
 
-/// Why a policy session could not open: `(code, message)`.
-type SessionError = (String, String);
-
-fn session_error(e: &SandboxError) -> SessionError {
-    (e.code().to_owned(), e.message_zh())
-}
-
 /// Opens a policy session over the catalog's queryable tables, reading from the vault.
 async fn policy_session(
     state: &AppState,
@@ -692,7 +836,9 @@ async fn policy_session(
     catalog: &Catalog,
 ) -> Result<Sandbox, SessionError> {
     let key = state.sandbox.key(project.id);
-    let sb = Sandbox::new(Vec::new(), key.clone(), state.sandbox.limits).map_err(|e| session_error(&e))?;
+    let sb = Sandbox::new(Vec::new(), key.clone(), state.sandbox.limits)
+        .map_err(|e| session_error(&e))?
+        .with_unit_key(state.sandbox.unit_key(project.project.developer));
     sb.register_store(state.objects.clone()).map_err(|e| session_error(&e))?;
     for t in catalog.queryable() {
         let (Some(v), Some(policy)) = (&t.version, &t.policy) else { continue };
@@ -716,23 +862,26 @@ async fn policy_session(
     Ok(sb)
 }
 
+/// A dummy run, on the sandbox runtime: the full result on synthetic data, and whether the real
+/// policy would accept the same SQL (planning only).
 async fn run_dummy(
-    state: &AppState,
-    project: &ProjectRecord,
-    catalog: &Catalog,
-    sql: &str,
-    cancel: &Cancel,
+    state: AppState,
+    project: ProjectRecord,
+    catalog: Catalog,
+    sql: String,
+    cancel: Cancel,
 ) -> AppResult<RunResult> {
     if catalog.queryable().next().is_none() {
-        return Ok(no_tables(Mode::Dummy, catalog));
+        return Ok(no_tables(Mode::Dummy, &catalog));
     }
     let mut tables = Vec::new();
     for t in catalog.queryable() {
-        tables.push((t.name.clone(), dummy_table(state, t).await?));
+        tables.push((t.name.clone(), dummy_table(&state, t).await?));
     }
-    let sb = Sandbox::open_batches(tables, state.sandbox.limits).map_err(sandbox_internal)?;
+    let limits = Limits { timeout: state.sandbox.limits.timeout.min(DUMMY_TIMEOUT), ..state.sandbox.limits };
+    let sb = Sandbox::open_batches(tables, limits).map_err(sandbox_internal)?;
     let mut result = RunResult::refused(Mode::Dummy, "", String::new());
-    match sb.run_open(sql, cancel).await {
+    match sb.run_open(&sql, &cancel).await {
         Ok(batches) => {
             let (columns, rows, total) = render(&batches, SHOWN_ROWS);
             result.outcome = "ok".into();
@@ -748,9 +897,9 @@ async fn run_dummy(
         }
     }
     // The same SQL against the real policy, planning only (no data is read beyond Parquet footers).
-    match policy_session(state, project, catalog).await {
+    match policy_session(&state, &project, &catalog).await {
         Ok(sb) => {
-            if let Err(e) = sb.check_sql(sql).await {
+            if let Err(e) = sb.check_sql(&sql).await {
                 result.real_check = format!("{}（{}）", e.message_zh(), e.code());
             }
         }
@@ -758,6 +907,9 @@ async fn run_dummy(
     }
     Ok(result)
 }
+
+/// The time cap of a dummy run (the developer waits for it).
+const DUMMY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn sandbox_internal(e: SandboxError) -> AppError {
     AppError::internal(format!("sandbox: {e}"))
@@ -846,29 +998,6 @@ fn sm3_hex(bytes: &[u8]) -> String {
     hex::encode(sm3::Sm3::digest(bytes))
 }
 
-/// The project's earlier real query this one forms a differencing pair with, if any.
-async fn differencing_partner(
-    state: &AppState,
-    project_id: i64,
-    units: &UnitSketch,
-    k: u32,
-) -> AppResult<Option<i64>> {
-    let earlier = state.store.sandbox_sketched_queries(project_id, HISTORY).await?;
-    for q in &earlier {
-        let bytes = match state.objects.get(&ObjectPath::from(q.units_object.as_str())).await {
-            Ok(r) => r.bytes().await.map_err(AppError::internal)?,
-            // A sketch deleted with the project's copies (termination) has nothing to compare.
-            Err(object_store::Error::NotFound { .. }) => continue,
-            Err(e) => return Err(AppError::internal(e)),
-        };
-        let Some(other) = UnitSketch::from_bytes(&bytes) else { continue };
-        if units.differencing_pair(&other, k) {
-            return Ok(Some(q.id));
-        }
-    }
-    Ok(None)
-}
-
 fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> AppResult<Vec<u8>> {
     let mut out = Vec::new();
     let mut w = yunshu_sandbox::parquet::arrow::ArrowWriter::try_new(&mut out, schema, None)
@@ -880,147 +1009,288 @@ fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> AppResult<Vec<u8
     Ok(out)
 }
 
-async fn run_real(
+/// What planning a real query on the sandbox runtime found: the tables it reads and the ε it costs.
+type Planned = Result<(Vec<String>, Option<Epsilon>), SessionError>;
+
+/// Submits a real run: checks it against the policy and the ε budget from the plan alone, records
+/// the query (with its ε charge) and its output (queued) in one transaction, and starts the job.
+async fn submit(
     state: &AppState,
     ctx: &Ctx,
     project: &ProjectRecord,
     catalog: &Catalog,
     sql: &str,
-    cancel: &Cancel,
 ) -> AppResult<RunResult> {
     if catalog.queryable().next().is_none() {
         return Ok(no_tables(Mode::Real, catalog));
     }
-    let started = Instant::now();
     let me = ctx.me()?;
-    let mut result = RunResult::refused(Mode::Real, "", String::new());
-    let sb = match policy_session(state, project, catalog).await {
-        Ok(sb) => sb,
-        Err((code, message)) => {
-            result.outcome = "refused".into();
-            result.error_code = code;
-            result.error = message;
-            return Ok(result);
-        }
+    // Submissions of a project one at a time, from the budget they read to the charge they record.
+    let lock = Runtime::lock_of(&state.sandbox.real_runs, project.id)?;
+    let _serial = lock.lock().await;
+    let planned: Planned = {
+        let (st, p, c, q) = (state.clone(), project.clone(), catalog.clone(), sql.to_owned());
+        state
+            .sandbox
+            .on_sandbox(async move {
+                let sb = policy_session(&st, &p, &c).await?;
+                let tables = sb.check_sql(&q).await.map_err(|e| session_error(&e))?;
+                let cost = sb.dp_cost(&q).await.map_err(|e| session_error(&e))?;
+                Ok((tables, cost))
+            })
+            .await?
     };
-    // Differential privacy: the query's cost against every DP grant it reads, refused before it runs
-    // if any budget would be exceeded (nothing is spent then).
-    let dp_grants = match dp_grants_read(&sb, catalog, sql).await {
-        Ok(g) => g,
-        Err(e) => {
-            result.outcome = sandbox_outcome(&e).into();
-            result.error_code = e.code().into();
-            result.error = e.message_zh();
-            return Ok(result);
-        }
+    let (read, cost) = match planned {
+        Ok(p) => p,
+        Err((code, message)) => return Ok(RunResult::refused(Mode::Real, &code, message)),
     };
-    let mut remaining: Option<Epsilon> = None;
-    if let Some((cost, tables)) = &dp_grants {
-        for t in tables {
+    let used: Vec<&WorkspaceTable> = catalog.queryable().filter(|t| read.contains(&t.name)).collect();
+    // Differential privacy: the cost against every DP grant the query reads, charged now — what a
+    // run costs must not depend on how it ends.
+    let mut charges = Vec::new();
+    if let Some(cost) = cost {
+        for t in used.iter().filter(|t| t.dp) {
             let Some(total) = t.epsilon.and_then(|e| Epsilon::from_decimal(e).ok()) else { continue };
             let budget = DpBudget { total, spent: t.spent_exact };
-            if let Err(e) = budget.charge(*cost) {
-                result.outcome = "refused".into();
-                result.error_code = e.code().into();
-                result.error = format!("{}（数据集 {}）", e.message_zh(), t.name);
-                return Ok(result);
+            if let Err(e) = budget.charge(cost) {
+                return Ok(RunResult::refused(
+                    Mode::Real,
+                    e.code(),
+                    format!("{}（数据集 {}）", e.message_zh(), t.name),
+                ));
             }
-            let left = budget.remaining();
-            remaining =
-                Some(remaining.map_or(left, |r: Epsilon| if left.as_f64() < r.as_f64() { left } else { r }));
+            charges.push(charge_line(t.grant_id, cost));
         }
     }
-    let run = match remaining {
-        Some(left) => sb.run_within(sql, left, cancel).await,
-        None => sb.run(sql, cancel).await,
-    };
-    let outcome = match run {
-        Ok(o) => o,
-        Err(e) => {
-            result.outcome = sandbox_outcome(&e).into();
-            result.error_code = e.code().into();
-            result.error = e.message_zh();
-            // A DP query that failed after it started reading (time, memory, rows, cancel, an
-            // execution error above the noisy groups) still spends its ε: whether and when it fails
-            // can depend on the released noisy values, and a free retry would draw fresh noise.
-            if let Some((cost, tables)) = &dp_grants
-                && !refused_before_reading(&e)
-            {
-                let q = NewQuery {
-                    project_id: project.id,
-                    user_id: me.user.id,
-                    mode: "real".into(),
-                    sql: sql.to_owned(),
-                    tables: tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(","),
-                    outcome: result.outcome.clone(),
-                    error_code: result.error_code.clone(),
-                    dp_charges: tables
-                        .iter()
-                        .map(|t| charge_line(t.grant_id, *cost))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    ..NewQuery::default()
-                };
-                let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
-                result.query_id = tx.insert_sandbox_query(&q).await?;
-                tx.commit().await?;
-            }
-            return Ok(result);
-        }
-    };
-    let dp_charges = match (&dp_grants, outcome.epsilon) {
-        (Some((_, tables)), Some(spent)) => {
-            tables.iter().map(|t| charge_line(t.grant_id, spent)).collect::<Vec<_>>().join("\n")
-        }
-        _ => String::new(),
-    };
-    let used: Vec<&WorkspaceTable> =
-        catalog.queryable().filter(|t| outcome.tables.contains(&t.name)).collect();
-    let k = used.iter().map(|t| t.k).max().unwrap_or(yunshu_sandbox::policy::MIN_K);
-    let base = NewQuery {
-        project_id: project.id,
-        user_id: me.user.id,
-        mode: "real".into(),
-        sql: sql.to_owned(),
-        fingerprint: outcome.fingerprint.clone(),
-        tables: outcome.tables.join(","),
-        outcome: "ok".into(),
-        error_code: String::new(),
-        rows: i64::try_from(outcome.num_rows()).unwrap_or(i64::MAX),
-        suppressed: i64::try_from(outcome.suppressed).unwrap_or(i64::MAX),
-        units_object: String::new(),
-        differencing_with: None,
-        dp_charges,
-        elapsed_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
-    };
-    result.suppressed = base.suppressed;
-    // Layer 7: a query whose units differ from an earlier one's by fewer than k is refused. A query
-    // under differential privacy is not checked: its noise is the protection, and a refusal decided
-    // on its exact units would itself reveal them.
-    if outcome.epsilon.is_none()
-        && !outcome.units.is_empty()
-        && let Some(partner) = differencing_partner(state, project.id, &outcome.units, k).await?
-    {
-        let q = NewQuery {
-            outcome: "refused".into(),
-            error_code: "sandbox.differencing".into(),
+    let grade = used.iter().map(|t| t.grade_value).max().unwrap_or(Grade::L1);
+    let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+    let query_id = tx
+        .insert_sandbox_query(&NewQuery {
+            project_id: project.id,
+            user_id: me.user.id,
+            mode: Mode::Real.code().into(),
+            sql: sql.to_owned(),
+            tables: read.join(","),
+            outcome: "submitted".into(),
+            dp_charges: charges.join("\n"),
+            ..NewQuery::default()
+        })
+        .await?;
+    let output_id = tx
+        .insert_sandbox_output(&NewOutput {
+            query_id,
+            project_id: project.id,
+            operator_org_id: project.project.operator,
+            requester_id: me.user.id,
+            grade: grade.code().into(),
+            check_outcome: CheckOutcome::Review.code().into(),
+            check_report: String::new(),
+            object_path: String::new(),
+            sm3: String::new(),
             rows: 0,
-            differencing_with: Some(partner),
-            ..base
-        };
-        let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
-        result.query_id = tx.insert_sandbox_query(&q).await?;
-        tx.commit().await?;
-        result.outcome = "refused".into();
-        result.error_code = "sandbox.differencing".into();
-        result.error = format!(
-            "本查询与第 {partner} 号查询涉及的个体相差不足 {k} 个（差分攻击风险），已拒绝；结果未保存"
-        );
-        result.suppressed = 0;
-        return Ok(result);
+        })
+        .await?;
+    tx.commit().await?;
+    spawn_job(state, output_id);
+    Ok(RunResult {
+        query_id,
+        mode: Mode::Real,
+        outcome: "submitted".into(),
+        error_code: String::new(),
+        error: String::new(),
+        columns: Vec::new(),
+        rows: Vec::new(),
+        total_rows: None,
+        real_check: String::new(),
+        output_id: Some(output_id),
+        elapsed_ms: None,
+    })
+}
+
+/// Starts the job of a submitted output: it waits for a free slot, runs on the sandbox runtime and
+/// records its outcome for the reviewers.
+pub fn spawn_job(state: &AppState, output_id: i64) {
+    let st = state.clone();
+    let active = ActiveJob::start(state.sandbox.clone());
+    tokio::spawn(async move {
+        let _active = active;
+        let Ok(_slot) = st.sandbox.real_slots.clone().acquire_owned().await else { return };
+        if let Err(e) = execute(&st, output_id).await {
+            tracing::error!(output = output_id, error = %e.message, "sandbox run failed to record");
+        }
+    });
+}
+
+/// Puts the runs a stopped server left unfinished back in the queue and starts them.
+pub async fn resume(state: &AppState) -> AppResult<()> {
+    let mut tx = state.store.begin(state.now(), &yunshu_store::AuditCtx::system("sandbox-resume")).await?;
+    tx.requeue_sandbox_runs().await?;
+    tx.commit().await?;
+    for o in state.store.sandbox_unfinished_runs().await? {
+        spawn_job(state, o.id);
     }
-    let report = yunshu_sandbox::release::outcome_checks(&outcome, &CheckConfig::default(), &HashSet::new());
-    let lines: Vec<ReportLine> = report
+    Ok(())
+}
+
+/// What a real run gave, before it is recorded.
+struct Ran {
+    outcome: yunshu_sandbox::Outcome,
+    report: yunshu_sandbox::checks::CheckReport,
+    parquet: Vec<u8>,
+}
+
+/// Runs a queued output's query and records the result, or the failure, for the reviewers.
+async fn execute(state: &AppState, output_id: i64) -> AppResult<()> {
+    if state.sandbox.stopping() {
+        return Ok(());
+    }
+    let audit = yunshu_store::AuditCtx::system(format!("sandbox-run:{output_id}"));
+    let mut tx = state.store.begin(state.now(), &audit).await?;
+    if !tx.claim_sandbox_run(output_id).await? {
+        return Ok(());
+    }
+    tx.commit().await?;
+    let out = state.store.sandbox_output(output_id).await?;
+    let query = state.store.sandbox_query(out.query_id).await?;
+    let project = state.store.project(out.project_id).await?;
+    let today = crate::web::beijing_date(state.now());
+    // The chain is checked again when the run starts: a sanction or an expiry since submission stops it.
+    let catalog = catalog(state, &project, today).await?;
+    let wanted: Vec<&str> = query.tables.split(',').filter(|t| !t.is_empty()).collect();
+    let missing = wanted.iter().any(|w| !catalog.queryable().any(|t| t.name == *w));
+    let cancel = Cancel::default();
+    if let Ok(mut m) = state.sandbox.jobs.lock() {
+        m.insert(output_id, cancel.clone());
+    }
+    let started = Instant::now();
+    let ran: Result<Ran, SessionError> = if missing {
+        let r = no_tables(Mode::Real, &catalog);
+        Err((r.error_code, r.error))
+    } else {
+        let (st, p, c, q, k) =
+            (state.clone(), project.clone(), catalog.clone(), query.sql.clone(), cancel.clone());
+        state
+            .sandbox
+            .on_sandbox(async move {
+                let sb = policy_session(&st, &p, &c).await?;
+                let outcome = sb.run(&q, &k).await.map_err(|e| session_error(&e))?;
+                let report = yunshu_sandbox::release::outcome_checks(
+                    &outcome,
+                    &CheckConfig::default(),
+                    &HashSet::new(),
+                );
+                let parquet = parquet_bytes(outcome.schema.clone(), &outcome.batches)
+                    .map_err(|e| ("sandbox.internal".to_owned(), e.message))?;
+                Ok(Ran { outcome, report, parquet })
+            })
+            .await?
+    };
+    if let Ok(mut m) = state.sandbox.jobs.lock() {
+        m.remove(&output_id);
+    }
+    let elapsed_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    if state.sandbox.stopping() && cancel.is_cancelled() {
+        // Stopped by shutdown: it runs again at the next start.
+        return Ok(());
+    }
+    match ran {
+        Err((code, message)) => fail_run(state, &out, &query, &code, &message, elapsed_ms).await,
+        Ok(ran) => finish_run(state, &out, &query, &project, ran, elapsed_ms).await,
+    }
+}
+
+/// Records a run that did not produce a result; the reviewers see why and reject it.
+async fn fail_run(
+    state: &AppState,
+    out: &OutputRecord,
+    query: &QueryRecord,
+    code: &str,
+    message: &str,
+    elapsed_ms: i64,
+) -> AppResult<()> {
+    let audit = yunshu_store::AuditCtx::system(format!("sandbox-run:{}", out.id));
+    let mut tx = state.store.begin(state.now(), &audit).await?;
+    let finished = tx
+        .finish_sandbox_run(
+            out.id,
+            &FinishedRun {
+                run_state: "failed".into(),
+                run_error: format!("{code}\t{}", message.replace(['\t', '\n'], " ")),
+                check_outcome: CheckOutcome::Fail.code().into(),
+                check_report: String::new(),
+                object_path: String::new(),
+                sm3: String::new(),
+                rows: 0,
+                elapsed_ms,
+            },
+        )
+        .await;
+    match finished {
+        Ok(()) => {}
+        // Withdrawn while it ran: nothing to record.
+        Err(StoreError::Conflict(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    tx.finish_sandbox_query(
+        query.id,
+        &QueryRun {
+            fingerprint: String::new(),
+            outcome: "error".into(),
+            error_code: code.to_owned(),
+            rows: 0,
+            suppressed: 0,
+            units_object: String::new(),
+            elapsed_ms,
+        },
+    )
+    .await?;
+    open_review_task(state, &mut tx, out, "执行失败，请驳回").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn open_review_task(
+    state: &AppState,
+    tx: &mut yunshu_store::Tx,
+    out: &OutputRecord,
+    what: &str,
+) -> AppResult<()> {
+    let project = state.store.project(out.project_id).await?;
+    let cal = state.store.work_calendar().await?;
+    let today = crate::web::beijing_date(tx.now());
+    tx.open_task(
+        &NewTask {
+            org_id: out.operator_org_id,
+            role: Some("reviewer"),
+            kind: "sandbox.review",
+            subject_type: "sandbox_output",
+            subject_id: out.id.to_string(),
+            title: format!("输出审核：{} 第 {} 号输出（{what}）", project.project.name, out.id),
+            link: format!("/outputs/{}", out.id),
+        },
+        Some(Period { start: today, unit: PeriodUnit::WorkingDays, amount: REVIEW_WORKING_DAYS, cal: &cal }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records a run's result: compared with the developer organisation's earlier outputs over the same
+/// data (differencing), written encrypted to the vault with its fingerprints, and put before the
+/// reviewers with the check report.
+async fn finish_run(
+    state: &AppState,
+    out: &OutputRecord,
+    query: &QueryRecord,
+    project: &ProjectRecord,
+    ran: Ran,
+    elapsed_ms: i64,
+) -> AppResult<()> {
+    let Ran { outcome, report, parquet } = ran;
+    let prints = outcome.value_prints();
+    // One finishing run per developer organisation at a time, from reading the history to recording.
+    let lock = Runtime::lock_of(&state.sandbox.histories, project.project.developer)?;
+    let _serial = lock.lock().await;
+    let mut lines: Vec<ReportLine> = report
         .reasons
         .iter()
         .map(|r| ReportLine {
@@ -1029,106 +1299,138 @@ async fn run_real(
             message: r.message_zh.clone(),
         })
         .collect();
-    let grade = used.iter().map(|t| t.grade_value).max().unwrap_or(Grade::L1);
+    let mut check = report.outcome;
+    // Layer 7: against every earlier output of the organisation's projects over the same data. A DP
+    // output is not compared (its noise protects it; it has no fingerprints).
+    if !prints.is_empty() {
+        let tables: Vec<String> = outcome.tables.clone();
+        let history =
+            state.store.sandbox_history(project.project.developer, &tables, out.id, HISTORY).await?;
+        let mut earlier = Vec::new();
+        let mut unreadable = 0usize;
+        for (id, path) in history {
+            let bytes = match state.objects.get(&ObjectPath::from(path.as_str())).await {
+                Ok(r) => r.bytes().await.map_err(AppError::internal)?,
+                // Deleted with the developer's copies (termination): nothing to compare.
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(AppError::internal(e)),
+            };
+            match differencing::decode(&bytes) {
+                Some(values) => earlier.push(differencing::Earlier { output: id, values }),
+                None => unreadable += 1,
+            }
+        }
+        let new = prints.clone();
+        let (found, total) =
+            state.sandbox.on_sandbox(async move { differencing::against(&new, &earlier) }).await?;
+        for f in &found {
+            lines.push(ReportLine {
+                code: "differencing.history".into(),
+                outcome: CheckOutcome::Review.code().into(),
+                message: f.message_zh(),
+            });
+        }
+        if total > found.len() {
+            lines.push(ReportLine {
+                code: "differencing.history".into(),
+                outcome: CheckOutcome::Review.code().into(),
+                message: format!("另有 {} 组与历史输出的差分配对未逐一列出", total - found.len()),
+            });
+        }
+        if unreadable > 0 {
+            lines.push(ReportLine {
+                code: "differencing.unreadable".into(),
+                outcome: CheckOutcome::Review.code().into(),
+                message: format!("{unreadable} 个历史输出的贡献指纹无法读取，差分核查不完整，需人工审核"),
+            });
+        }
+        if total > 0 || unreadable > 0 {
+            check = check.max(yunshu_sandbox::checks::Outcome::Review);
+        }
+    }
     // The files first (encrypted in the vault), then the records in one transaction; a failed
     // transaction removes the files again, so nothing is half-written.
     let stem = format!("sandbox/{}/{}", project.id, token()?);
-    let parquet = parquet_bytes(outcome.schema.clone(), &outcome.batches)?;
     let sm3 = sm3_hex(&parquet);
     let result_path = ObjectPath::from(format!("{stem}.parquet"));
-    let units_path = ObjectPath::from(format!("{stem}.units"));
+    let prints_path = ObjectPath::from(format!("{stem}.prints"));
     state.objects.put(&result_path, parquet.into()).await.map_err(AppError::internal)?;
-    if let Err(e) = state.objects.put(&units_path, outcome.units.to_bytes().into()).await {
+    if let Err(e) = state.objects.put(&prints_path, differencing::encode(&prints).into()).await {
         let _ = state.objects.delete(&result_path).await;
         return Err(AppError::internal(e));
     }
-    let cal = state.store.work_calendar().await?;
-    let committed: AppResult<(i64, i64)> = async {
-        let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
-        let q = NewQuery { units_object: units_path.to_string(), ..base.clone() };
-        let query_id = tx.insert_sandbox_query(&q).await?;
-        let output_id = tx
-            .insert_sandbox_output(&NewOutput {
-                query_id,
-                project_id: project.id,
-                operator_org_id: project.project.operator,
-                requester_id: me.user.id,
-                grade: grade.code().into(),
-                check_outcome: report.outcome.code().into(),
-                check_report: lines.iter().map(report_line_text).collect::<Vec<_>>().join("\n"),
-                object_path: result_path.to_string(),
-                sm3: sm3.clone(),
-                rows: base.rows,
-            })
-            .await?;
-        // The operator's reviewers get a to-do, due in REVIEW_WORKING_DAYS working days.
-        tx.open_task(
-            &NewTask {
-                org_id: project.project.operator,
-                role: Some("reviewer"),
-                kind: "sandbox.review",
-                subject_type: "sandbox_output",
-                subject_id: output_id.to_string(),
-                title: format!(
-                    "输出审核：{} 第 {output_id} 号输出（自动检查：{}）",
-                    project.project.name,
-                    check_label(report.outcome.code())
-                ),
-                link: format!("/outputs/{output_id}"),
+    let rows = i64::try_from(outcome.num_rows()).unwrap_or(i64::MAX);
+    let committed: AppResult<bool> = async {
+        let audit = yunshu_store::AuditCtx::system(format!("sandbox-run:{}", out.id));
+        let mut tx = state.store.begin(state.now(), &audit).await?;
+        let finished = tx
+            .finish_sandbox_run(
+                out.id,
+                &FinishedRun {
+                    run_state: "done".into(),
+                    run_error: String::new(),
+                    check_outcome: check.code().into(),
+                    check_report: lines.iter().map(report_line_text).collect::<Vec<_>>().join("\n"),
+                    object_path: result_path.to_string(),
+                    sm3: sm3.clone(),
+                    rows,
+                    elapsed_ms,
+                },
+            )
+            .await;
+        match finished {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+        tx.finish_sandbox_query(
+            query.id,
+            &QueryRun {
+                fingerprint: outcome.fingerprint.clone(),
+                outcome: "ok".into(),
+                error_code: String::new(),
+                rows,
+                suppressed: i64::try_from(outcome.suppressed).unwrap_or(i64::MAX),
+                units_object: prints_path.to_string(),
+                elapsed_ms,
             },
-            Some(Period {
-                start: ctx.today(),
-                unit: PeriodUnit::WorkingDays,
-                amount: REVIEW_WORKING_DAYS,
-                cal: &cal,
-            }),
         )
         .await?;
+        open_review_task(state, &mut tx, out, &format!("自动检查：{}", check_label(check.code()))).await?;
         tx.commit().await?;
-        Ok((query_id, output_id))
+        Ok(true)
     }
     .await;
-    let (query_id, output_id) = match committed {
-        Ok(ids) => ids,
-        Err(e) => {
+    match committed {
+        Ok(true) => Ok(()),
+        // Withdrawn while it ran, or the records failed: the files go again.
+        other => {
             let _ = state.objects.delete(&result_path).await;
-            let _ = state.objects.delete(&units_path).await;
-            return Err(e);
+            let _ = state.objects.delete(&prints_path).await;
+            other.map(|_| ())
         }
-    };
-    result.query_id = query_id;
-    result.outcome = "ok".into();
-    result.total_rows = None;
-    result.output_id = Some(output_id);
-    result.check_outcome = report.outcome.code().into();
-    result.check_report = developer_lines(&lines);
-    Ok(result)
+    }
 }
 
-/// Refusals decided on the plan, before any data is read: a DP query refused so spends nothing.
-fn refused_before_reading(e: &SandboxError) -> bool {
-    matches!(
-        e,
-        SandboxError::Sql(_)
-            | SandboxError::Statement
-            | SandboxError::Explain
-            | SandboxError::Policy(_)
-            | SandboxError::DpShape(_)
-            | SandboxError::DpUnboundedColumn(_)
-            | SandboxError::DpBudget { .. }
-    )
-}
-
-/// The ε a query costs and the DP tables it reads (`None`: it reads none).
-async fn dp_grants_read<'a>(
-    sb: &Sandbox,
-    catalog: &'a Catalog,
-    sql: &str,
-) -> Result<Option<(Epsilon, Vec<&'a WorkspaceTable>)>, SandboxError> {
-    let Some(cost) = sb.dp_cost(sql).await? else { return Ok(None) };
-    let read = sb.check_sql(sql).await?;
-    let tables = catalog.queryable().filter(|t| t.dp && read.contains(&t.name)).collect();
-    Ok(Some((cost, tables)))
+/// The developer withdraws a submitted output (its run is cancelled if it has not finished). The
+/// answer is the same whatever state the run was in.
+pub async fn withdraw(state: &AppState, ctx: &Ctx, output_id: i64) -> AppResult<OutputRecord> {
+    let me = ctx.me()?;
+    let (out, project) = output_for(state, ctx, output_id, "sandbox.query").await?;
+    if me.org.id != project.project.developer {
+        return Err(AppError::forbidden());
+    }
+    let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+    tx.withdraw_sandbox_output(out.id).await.map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            AppError::conflict("sandbox.output_decided", "该输出已审核或已撤回，不能撤回")
+        }
+        other => other.into(),
+    })?;
+    tx.close_tasks("sandbox_output", &out.id.to_string()).await?;
+    tx.commit().await?;
+    state.sandbox.cancel_job(out.id);
+    Ok(state.store.sandbox_output(out.id).await?)
 }
 
 /// The stored form of a report line: `outcome\tcode\tmessage`.
@@ -1136,37 +1438,8 @@ fn report_line_text(l: &ReportLine) -> String {
     format!("{}\t{}\t{}", l.outcome, l.code, l.message.replace(['\n', '\t'], " "))
 }
 
-/// The check report as the developer sees it before release: which rules fired, without counts of
-/// rows or cells (those, with HAVING, would answer yes/no questions about the real aggregates). The
-/// operator's reviewers see the full report.
-pub fn developer_lines(lines: &[ReportLine]) -> Vec<ReportLine> {
-    let mut out: Vec<ReportLine> = Vec::new();
-    for l in lines {
-        let message = match l.code.as_str() {
-            "cell.threshold" | "cell.stats_missing" => "有单元格的个体数低于阈值或无法核实",
-            "cell.dominance" => "有单元格不满足优势规则（少数个体的贡献占比过高）",
-            "cell.p_ratio" => "有单元格不满足 p% 规则",
-            "cell.zero" => "有零值单元格，需人工审核",
-            "cell.contributions_pending" => "金额类结果的优势规则与 p% 规则需人工复核",
-            "identifier.legal_uscc" => "输出含法人统一社会信用代码，需审核是否属于授权用途",
-            "identifier.unscannable" => "有列无法自动扫描直接标识符，需人工审核",
-            "model.residual_df" => "模型残差自由度不足",
-            c if c.starts_with("identifier.") => "输出中检出疑似个人直接标识符，不得导出",
-            _ => "输出检查规则未通过",
-        };
-        if !out.iter().any(|o| o.code == l.code) {
-            out.push(ReportLine {
-                code: l.code.clone(),
-                outcome: l.outcome.clone(),
-                message: message.to_owned(),
-            });
-        }
-    }
-    out
-}
-
-/// Whether the caller sees an output's counts and full report: the operator's and the authorities'
-/// staff always, the developer once it is released.
+/// Whether the caller sees an output's report, size, run state and checksum: the operator's and the
+/// authorities' staff always, the developer once it is released.
 pub fn sees_counts(ctx: &Ctx, project: &ProjectRecord, out: Option<&OutputRecord>) -> bool {
     let developer = ctx.me().map(|p| p.org.id == project.project.developer).unwrap_or(true);
     !developer || out.is_some_and(|o| o.status == ReviewStatus::Released.code())
@@ -1199,24 +1472,24 @@ fn review_err(e: ReviewError) -> AppError {
 }
 
 /// The domain's airlock value of a stored output and its reviews.
-async fn airlock(state: &AppState, out: &OutputRecord) -> AppResult<OutputReview> {
+fn airlock_of(out: &OutputRecord, reviews: &[ReviewRecord]) -> AppResult<OutputReview> {
     let grade = Grade::parse(&out.grade).ok_or_else(|| AppError::internal("output grade"))?;
     let outcome =
         CheckOutcome::parse(&out.check_outcome).ok_or_else(|| AppError::internal("check outcome"))?;
     let check = OutputCheck { outcome, reasons: report_lines(out).into_iter().map(|l| l.message).collect() };
     let mut review = OutputReview::new(out.project_id, out.operator_org_id, out.requester_id, grade, check);
-    for r in state.store.sandbox_reviews(out.id).await? {
+    for r in reviews {
         match r.decision.as_str() {
             "approve" => review.approvals.push(yunshu_domain::data_use::ReviewApproval {
                 reviewer: r.reviewer_id,
                 on: r.on,
-                note: r.note,
+                note: r.note.clone(),
             }),
             _ => {
                 review.rejection = Some(yunshu_domain::data_use::ReviewRejection {
                     reviewer: r.reviewer_id,
                     on: r.on,
-                    reason: r.note,
+                    reason: r.note.clone(),
                 })
             }
         }
@@ -1236,7 +1509,9 @@ pub struct ReviewInput {
     pub note: String,
 }
 
-/// A reviewer of the project's operator approves or rejects an output.
+/// A reviewer of the project's operator approves or rejects an output. The decision is taken inside
+/// the transaction from the locked output and the reviews it already has, and a reviewer reviews an
+/// output once (a unique index): parallel approvals by one reviewer cannot count twice.
 pub async fn review(
     state: &AppState,
     ctx: &Ctx,
@@ -1244,19 +1519,32 @@ pub async fn review(
     input: &ReviewInput,
 ) -> AppResult<OutputRecord> {
     let me = ctx.me()?;
-    let (out, project) = output_for(state, ctx, output_id, "sandbox.review").await?;
-    let mut airlock = airlock(state, &out).await?;
+    let (_, project) = output_for(state, ctx, output_id, "sandbox.review").await?;
     let today = ctx.today();
-    let status = match input.decision.as_str() {
-        "approve" => {
-            // The developer's access is checked again before anything leaves the platform.
-            developer_may_receive(state, &project, today, StatusCode::CONFLICT).await?;
-            airlock.approve(me.user.id, me.org.id, &input.note, today).map_err(review_err)?
-        }
-        "reject" => airlock.reject(me.user.id, me.org.id, &input.note, today).map_err(review_err)?,
+    let approve = match input.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
         _ => return Err(AppError::invalid("decision", "sandbox.review_decision", "请选择同意放行或驳回")),
     };
+    if approve {
+        // The developer's access is checked again before anything leaves the platform.
+        developer_may_receive(state, &project, today, StatusCode::CONFLICT).await?;
+    }
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+    let out = tx.lock_sandbox_output(output_id).await?;
+    if approve && out.run_state != "done" {
+        return Err(AppError::conflict(
+            "sandbox.review_not_ready",
+            "该输出尚未运行完成或执行失败，不能放行（执行失败的输出请驳回）",
+        ));
+    }
+    let reviews = tx.sandbox_reviews_locked(output_id).await?;
+    let mut airlock = airlock_of(&out, &reviews)?;
+    let status = if approve {
+        airlock.approve(me.user.id, me.org.id, &input.note, today).map_err(review_err)?
+    } else {
+        airlock.reject(me.user.id, me.org.id, &input.note, today).map_err(review_err)?
+    };
     tx.review_sandbox_output(
         &ReviewRecord {
             output_id,
@@ -1269,6 +1557,9 @@ pub async fn review(
     )
     .await
     .map_err(|e| match e {
+        StoreError::Conflict("sandbox_output_review") => {
+            AppError::conflict("sandbox.review_same_reviewer", "您已审核过该输出，不能重复审核")
+        }
         StoreError::Conflict(_) => {
             AppError::conflict("sandbox.review_decided", "该输出已被他人审核，请刷新后查看")
         }
@@ -1532,7 +1823,8 @@ fn xlsx(batches: &[RecordBatch]) -> AppResult<Vec<u8>> {
 
 // ---- what pages and the API show ----------------------------------------------------------------
 
-/// An output as listed and shown.
+/// An output as listed and shown. Before release the developer sees only that it exists, its query
+/// and its status: everything else depends on the real values (sandbox.md layer 5).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OutputView {
     pub id: i64,
@@ -1541,20 +1833,41 @@ pub struct OutputView {
     pub sql: String,
     pub requester: String,
     pub grade: String,
-    pub check_outcome: String,
-    pub check_label: String,
+    /// Whether this view carries the report, size, run and checksum ([`sees_counts`]).
+    pub full: bool,
+    pub check_outcome: Option<String>,
+    pub check_label: Option<String>,
     pub check_report: Vec<ReportLine>,
-    /// Rows of the output; `None` for the developer before release.
     pub rows: Option<i64>,
-    pub suppressed: i64,
+    /// Groups suppressed for having fewer than k units.
+    pub suppressed: Option<i64>,
+    /// queued / running / done / failed / cancelled.
+    pub run_state: Option<String>,
+    pub run_state_label: Option<String>,
+    /// Why the run failed.
+    pub run_error: Option<String>,
+    pub elapsed_ms: Option<i64>,
     pub status: String,
     pub status_label: String,
     pub required_approvals: usize,
     pub reviews: Vec<ReviewView>,
     pub released_on: Option<String>,
-    pub sm3: String,
+    pub sm3: Option<String>,
     pub created_at: String,
     pub downloads: Vec<DownloadView>,
+    /// The developer may still withdraw it (pending, caller of the developer's organisation).
+    pub withdrawable: bool,
+}
+
+fn run_state_label(code: &str) -> &'static str {
+    match code {
+        "queued" => "排队中",
+        "running" => "运行中",
+        "done" => "已完成",
+        "failed" => "执行失败",
+        "cancelled" => "已取消",
+        _ => "",
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -1586,17 +1899,23 @@ async fn user_name(state: &AppState, names: &mut BTreeMap<i64, String>, id: i64)
 pub async fn output_view(state: &AppState, ctx: &Ctx, out: &OutputRecord) -> AppResult<OutputView> {
     let project = state.store.project(out.project_id).await?;
     let full = sees_counts(ctx, &project, Some(out));
+    let developer = ctx.me().map(|p| p.org.id == project.project.developer).unwrap_or(false);
+    let decided = out.status != ReviewStatus::Pending.code();
     let mut names = BTreeMap::new();
     let q = state.store.sandbox_query(out.query_id).await?;
     let mut reviews = Vec::new();
-    for r in state.store.sandbox_reviews(out.id).await? {
-        reviews.push(ReviewView {
-            reviewer: user_name(state, &mut names, r.reviewer_id).await,
-            decision_label: if r.decision == "approve" { "同意放行" } else { "驳回" }.into(),
-            decision: r.decision,
-            note: r.note,
-            on: r.on.to_string(),
-        });
+    // A reviewer's first approval of two says something about the values: the developer sees the
+    // reviews once the output is decided.
+    if full || decided {
+        for r in state.store.sandbox_reviews(out.id).await? {
+            reviews.push(ReviewView {
+                reviewer: user_name(state, &mut names, r.reviewer_id).await,
+                decision_label: if r.decision == "approve" { "同意放行" } else { "驳回" }.into(),
+                decision: r.decision,
+                note: r.note,
+                on: r.on.to_string(),
+            });
+        }
     }
     let mut downloads = Vec::new();
     for d in state.store.sandbox_downloads(out.id).await? {
@@ -1607,6 +1926,7 @@ pub async fn output_view(state: &AppState, ctx: &Ctx, out: &OutputRecord) -> App
         });
     }
     let grade = Grade::parse(&out.grade).unwrap_or(Grade::L4);
+    let run_error = out.run_error.split_once('\t').map(|(c, m)| format!("{m}（{c}）"));
     Ok(OutputView {
         id: out.id,
         project_id: out.project_id,
@@ -1614,23 +1934,30 @@ pub async fn output_view(state: &AppState, ctx: &Ctx, out: &OutputRecord) -> App
         sql: q.sql,
         requester: user_name(state, &mut names, out.requester_id).await,
         grade: out.grade.to_uppercase(),
-        check_label: check_label(&out.check_outcome).into(),
-        check_outcome: out.check_outcome.clone(),
-        check_report: if full { report_lines(out) } else { developer_lines(&report_lines(out)) },
+        full,
+        check_label: full.then(|| check_label(&out.check_outcome).into()),
+        check_outcome: full.then(|| out.check_outcome.clone()),
+        check_report: if full { report_lines(out) } else { Vec::new() },
         rows: full.then_some(out.rows),
-        suppressed: q.suppressed,
+        suppressed: full.then_some(q.suppressed),
+        run_state_label: full.then(|| run_state_label(&out.run_state).into()),
+        run_state: full.then(|| out.run_state.clone()),
+        run_error: if full { run_error } else { None },
+        elapsed_ms: full.then_some(out.elapsed_ms),
         status_label: ReviewStatus::parse(&out.status).map(|s| s.label_zh()).unwrap_or("").into(),
         status: out.status.clone(),
         required_approvals: if grade >= Grade::L3 { 2 } else { 1 },
         reviews,
         released_on: out.released_on.map(|d| d.to_string()),
-        sm3: out.sm3.clone(),
+        sm3: full.then(|| out.sm3.clone()),
         created_at: crate::web::zh_time(out.created_at),
         downloads,
+        withdrawable: developer && !decided,
     })
 }
 
-/// A query of the history as listed.
+/// A query of the history as listed. For the developer a real query shows only that it was submitted
+/// (or refused, from its text and the grant alone); what happened on the real rows is the reviewers'.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueryView {
     pub id: i64,
@@ -1645,9 +1972,8 @@ pub struct QueryView {
     pub error_code: String,
     /// Rows of the result; for real queries `None` when the caller is the developer.
     pub rows: Option<i64>,
-    pub suppressed: i64,
-    pub differencing_with: Option<i64>,
-    pub elapsed_ms: i64,
+    pub suppressed: Option<i64>,
+    pub elapsed_ms: Option<i64>,
     pub at: String,
 }
 
@@ -1663,13 +1989,21 @@ pub async fn query_views(
     let mut out = Vec::new();
     for q in state.store.sandbox_queries(project_id, limit).await? {
         let mode = Mode::parse(&q.mode).unwrap_or(Mode::Dummy);
+        let real = q.mode == Mode::Real.code();
+        // What the developer may see of a real query: submitted, or refused before it ran.
+        let (outcome, error_code) = if real && !full && q.outcome != "refused" {
+            ("submitted".to_owned(), String::new())
+        } else {
+            (q.outcome.clone(), q.error_code.clone())
+        };
         out.push(QueryView {
             id: q.id,
             user: user_name(state, &mut names, q.user_id).await,
             mode: q.mode.clone(),
             mode_label: mode.label_zh().into(),
-            outcome_label: match q.outcome.as_str() {
+            outcome_label: match outcome.as_str() {
                 "ok" => "完成",
+                "submitted" => "已提交审核",
                 "refused" => "已拒绝",
                 _ => "出错",
             }
@@ -1677,12 +2011,11 @@ pub async fn query_views(
             sql: q.sql,
             fingerprint: q.fingerprint,
             tables: q.tables,
-            outcome: q.outcome,
-            error_code: q.error_code,
-            rows: (full || q.mode != "real").then_some(q.rows),
-            suppressed: q.suppressed,
-            differencing_with: q.differencing_with,
-            elapsed_ms: q.elapsed_ms,
+            outcome,
+            error_code,
+            rows: (full || !real).then_some(q.rows),
+            suppressed: (full && real).then_some(q.suppressed),
+            elapsed_ms: (full || !real).then_some(q.elapsed_ms),
             at: crate::web::zh_time(q.created_at),
         });
     }
@@ -1696,7 +2029,7 @@ pub async fn copies_of_agreement(state: &AppState, agreement_id: i64) -> AppResu
     Ok(state.store.sandbox_outputs_of_agreement(agreement_id).await?)
 }
 
-/// Deletes one output's files (result and, for its query, the unit sketch) from the vault.
+/// Deletes one output's files (result and, for its query, the value fingerprints) from the vault.
 pub async fn delete_output_files(state: &AppState, out: &OutputRecord) -> AppResult<()> {
     let mut paths = vec![out.object_path.clone()];
     if let Ok(q) = state.store.sandbox_query(out.query_id).await

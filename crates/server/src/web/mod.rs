@@ -129,6 +129,7 @@ pub fn router() -> Router<AppState> {
         .route("/outputs", get(sandbox::outputs))
         .route("/outputs/{id}", get(sandbox::output))
         .route("/outputs/{id}/review", post(sandbox::review))
+        .route("/outputs/{id}/withdraw", post(sandbox::withdraw))
         // The same handler as the API's: a file, whoever asks (the page links to it).
         .route("/outputs/{id}/download/{format}", get(crate::api::sandbox::download))
         .route("/authorization/plans", get(plans::plans).post(plans::create_plan))

@@ -239,6 +239,22 @@ pub async fn output(
     Ok(page(&output_page(&state, &ctx, id, None).await?).into_response())
 }
 
+/// The developer withdraws an output from review.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    match svc::withdraw(&state, &ctx, id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/outputs/{id}")).into_response()),
+        Err(e) if e.is_form_error() => {
+            let status = e.status;
+            Ok((status, page(&output_page(&state, &ctx, id, Some(e)).await?)).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn review(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
