@@ -322,6 +322,13 @@ impl Sandbox {
         Ok(checked.tables.into_iter().collect())
     }
 
+    /// The SM3 of a query's checked and rewritten plan: the same query shape gives the same
+    /// fingerprint. Decided from the text and the grant alone (recorded when a real run is submitted).
+    pub async fn fingerprint(&self, sql: &str) -> Result<String, SandboxError> {
+        let checked = self.checked(sql, &Arc::new(GateLog::default())).await?;
+        Ok(plan_fingerprint(&checked.plan))
+    }
+
     /// The ε a query would spend on tables with differential privacy, from its checked plan, without
     /// running it (`None`: it reads no such table). The server compares it with the project's
     /// remaining budget before calling [`Sandbox::run`], and refuses the query if it does not fit.
@@ -368,10 +375,7 @@ impl Sandbox {
         let deadline = Instant::now() + self.limits.timeout;
         let log = Arc::new(GateLog::default());
         let checked = self.checked(sql, &log).await?;
-        let fingerprint = {
-            use sm3::Digest;
-            hex::encode(sm3::Sm3::digest(checked.plan.display_indent().to_string().as_bytes()))
-        };
+        let fingerprint = plan_fingerprint(&checked.plan);
         let suppressed = Arc::new(AtomicU64::new(0));
         let dp = dp_query::analyse(&checked.plan)?;
         if let (Some(q), Some(remaining)) = (&dp, remaining)
@@ -726,6 +730,11 @@ fn verify_scans(plan: &Arc<dyn ExecutionPlan>, scans: usize) -> Result<(), Sandb
         return Err(SandboxError::Internal(format!("{scans} scans but {found} policy scans")));
     }
     Ok(())
+}
+
+fn plan_fingerprint(plan: &LogicalPlan) -> String {
+    use sm3::Digest;
+    hex::encode(sm3::Sm3::digest(plan.display_indent().to_string().as_bytes()))
 }
 
 /// The per-value gates a logical plan has.

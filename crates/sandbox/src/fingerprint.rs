@@ -299,7 +299,7 @@ impl Fingerprint {
     pub fn decode_from(bytes: &[u8]) -> Option<(Fingerprint, &[u8])> {
         let (n, rest) = bytes.split_first_chunk::<2>()?;
         let n = u16::from_le_bytes(*n) as usize;
-        if n == 0 || n % 3 != 0 {
+        if n == 0 || !n.is_multiple_of(3) {
             return None;
         }
         let (bitmap, mut rest) = rest.split_at_checked(n.div_ceil(8))?;
@@ -378,13 +378,13 @@ mod tests {
         let mut total = Fingerprint::new(cells_for(10));
         let mut months: Vec<Fingerprint> = (0..12).map(|_| Fingerprint::new(cells_for(10))).collect();
         for u in 0..300u64 {
-            for m in 0..12usize {
+            for (m, month) in months.iter_mut().enumerate() {
                 if m == 5 && u != 42 {
                     continue;
                 }
                 let v = fixed(100.0 + (u * 12 + m as u64) as f64 * 0.37);
                 total.insert(unit_key(u), v);
-                months[m].insert(unit_key(u), v);
+                month.insert(unit_key(u), v);
             }
         }
         let mut released = Fingerprint::new(cells_for(10));

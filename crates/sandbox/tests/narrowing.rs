@@ -86,7 +86,7 @@ async fn case_and_null_narrowing_count_their_own_contributors() {
         format!("COUNT(CASE WHEN employer = '{TRIO}' THEN 1 END)"),
         format!("AVG(CASE WHEN employer = '{TRIO}' THEN 1 ELSE 0 END)"),
         format!("SUM(base + CASE WHEN employer = '{SOLO}' THEN 0 END)"),
-        format!("AVG(amount + CASE WHEN month = DATE '2026-06-01' THEN 0 END)"),
+        "AVG(amount + CASE WHEN month = DATE '2026-06-01' THEN 0 END)".to_owned(),
         format!("SUM(COALESCE(CASE WHEN employer = '{SOLO}' THEN 0 END, 0) + base * 0 + 1)"),
     ] {
         let sql = format!("SELECT COUNT(*) AS n, {v} AS v FROM social");

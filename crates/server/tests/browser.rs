@@ -757,20 +757,24 @@ async fn data_use_from_request_to_released_download_through_the_browser() {
     s.type_into("#sql-form textarea[name=sql]", &sql).await;
     s.click("#sql-form button[value=dummy]").await;
     s.wait_for(&["id=\"dummy-result\"", "id=\"real-check\""]).await;
-    assert_eq!(s.text("#real-check").await, "此查询可提交到真实数据。");
+    assert!(s.text("#real-check").await.starts_with("此查询可提交到真实数据。"));
     let head = s.text("#dummy-result thead").await;
     assert!(head.contains("人数") && head.contains("缴费总额"), "{head}");
     // The editor keeps the SQL; submit it on real data.
     let kept = s.eval("return document.querySelector('#sql-form textarea[name=sql]').value;").await;
     assert_eq!(kept.as_str().unwrap().trim(), sql);
     s.click("#sql-form button[value=real]").await;
-    s.wait_for(&["id=\"real-submitted\"", "id=\"check-outcome\"", "id=\"check-report\""]).await;
-    let outcome = s.text("#check-outcome").await;
-    assert!(["通过", "需人工审核"].contains(&outcome.as_str()), "check outcome {outcome:?}");
-    assert!(!s.text("#check-report").await.is_empty());
+    // Submitted: the developer sees that, and nothing that depends on the real values.
+    let page = s.wait_for(&["id=\"real-submitted\""]).await;
+    assert!(
+        !page.contains("id=\"check-outcome\"") && !page.contains("id=\"check-report\""),
+        "no report before release"
+    );
     let output = s.eval("return document.querySelector('#real-submitted a').textContent.trim();").await;
     let output: i64 = output.as_str().unwrap().parse().unwrap();
     assert!(s.text("#outbox").await.contains("待审核"));
+    // The run goes on apart from the page; the reviewers get it once it has run.
+    app.state.sandbox.settle().await;
     s.script("document.querySelector('#result').scrollIntoView();").await;
     s.screenshot("/tmp/workspace.png").await;
     s.logout().await;

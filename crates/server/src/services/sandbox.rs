@@ -102,7 +102,7 @@ pub struct Runtime {
     pub limits: Limits,
     dummy: Mutex<HashMap<(i64, Vec<String>), RecordBatch>>,
     /// Dummy runs in progress by (project, user): 取消 stops all of the caller's runs in the project.
-    running: Mutex<HashMap<(i64, i64), Vec<(u64, Cancel)>>>,
+    running: Mutex<HashMap<(i64, i64), Vec<DummyRun>>>,
     next_run: AtomicU64,
     /// Real runs in progress, by output id.
     jobs: Mutex<HashMap<i64, Cancel>>,
@@ -119,6 +119,9 @@ pub struct Runtime {
     active: tokio::sync::watch::Sender<usize>,
     stopping: AtomicBool,
 }
+
+/// A dummy run in progress: its number and its cancel handle.
+type DummyRun = (u64, Cancel);
 
 /// The sandbox's tokio runtime, shut down without waiting when the server state goes away.
 struct Exec(Option<tokio::runtime::Runtime>);
@@ -1009,8 +1012,9 @@ fn parquet_bytes(schema: SchemaRef, batches: &[RecordBatch]) -> AppResult<Vec<u8
     Ok(out)
 }
 
-/// What planning a real query on the sandbox runtime found: the tables it reads and the ε it costs.
-type Planned = Result<(Vec<String>, Option<Epsilon>), SessionError>;
+/// What planning a real query on the sandbox runtime found: the tables it reads, the ε it costs and
+/// its plan fingerprint.
+type Planned = Result<(Vec<String>, Option<Epsilon>, String), SessionError>;
 
 /// Submits a real run: checks it against the policy and the ε budget from the plan alone, records
 /// the query (with its ε charge) and its output (queued) in one transaction, and starts the job.
@@ -1036,11 +1040,12 @@ async fn submit(
                 let sb = policy_session(&st, &p, &c).await?;
                 let tables = sb.check_sql(&q).await.map_err(|e| session_error(&e))?;
                 let cost = sb.dp_cost(&q).await.map_err(|e| session_error(&e))?;
-                Ok((tables, cost))
+                let fingerprint = sb.fingerprint(&q).await.map_err(|e| session_error(&e))?;
+                Ok((tables, cost, fingerprint))
             })
             .await?
     };
-    let (read, cost) = match planned {
+    let (read, cost, fingerprint) = match planned {
         Ok(p) => p,
         Err((code, message)) => return Ok(RunResult::refused(Mode::Real, &code, message)),
     };
@@ -1070,6 +1075,7 @@ async fn submit(
             user_id: me.user.id,
             mode: Mode::Real.code().into(),
             sql: sql.to_owned(),
+            fingerprint,
             tables: read.join(","),
             outcome: "submitted".into(),
             dp_charges: charges.join("\n"),
@@ -1234,7 +1240,7 @@ async fn fail_run(
     tx.finish_sandbox_query(
         query.id,
         &QueryRun {
-            fingerprint: String::new(),
+            fingerprint: query.fingerprint.clone(),
             outcome: "error".into(),
             error_code: code.to_owned(),
             rows: 0,
@@ -1386,7 +1392,7 @@ async fn finish_run(
         tx.finish_sandbox_query(
             query.id,
             &QueryRun {
-                fingerprint: outcome.fingerprint.clone(),
+                fingerprint: query.fingerprint.clone(),
                 outcome: "ok".into(),
                 error_code: String::new(),
                 rows,

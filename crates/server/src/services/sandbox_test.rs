@@ -13,7 +13,7 @@ fn csv_text_cells_never_start_a_formula() {
 
 #[test]
 fn a_stored_report_keeps_its_lines() {
-    let full = vec![
+    let full = [
         ReportLine {
             code: "cell.threshold".into(),
             outcome: "fail".into(),

@@ -178,13 +178,18 @@ impl TestApp {
         self.state.store.user_by_username(username).await.unwrap().unwrap().id
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the server (graceful shutdown, final checkpoint) and keeps the database.
+    pub async fn stop_server(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(h) = self.handle.take() {
             let _ = h.await;
         }
+    }
+
+    pub async fn stop(mut self) {
+        self.stop_server().await;
         self.state.store.pool().close().await;
         if let Some((base, name)) = self.pg.take() {
             let _ = yunshu_store::scratch::drop_postgres(&base, &name).await;
