@@ -259,7 +259,7 @@ pub async fn platform_copies(state: &AppState, agreement_id: i64) -> AppResult<V
         .collect())
 }
 
-/// Deletes one platform copy (an output's result file and its query's unit sketch).
+/// Deletes one platform copy (an output's result file and its query's value fingerprints).
 async fn delete_platform_copy(state: &AppState, copy_id: &str, _kind: CopyKind) -> AppResult<()> {
     let Some(id) = copy_id.strip_prefix("output:").and_then(|s| s.parse::<i64>().ok()) else {
         return Err(AppError::internal(format!("unknown platform copy {copy_id}")));
@@ -341,6 +341,10 @@ pub async fn terminate(
     ctx.require(state, "sanction.manage", &resource(state, agreement_id, &[d.agreement.operator]).await?)?;
     let today = ctx.today();
     let cal = state.store.work_calendar().await?;
+    // Runs in progress under the agreement stop now (a queued one finds its access ended when it starts).
+    for o in super::sandbox::copies_of_agreement(state, agreement_id).await? {
+        state.sandbox.cancel_job(o.id);
+    }
     let copies = platform_copies(state, agreement_id).await?;
     let downloads = download_log(state, agreement_id).await?;
     let mut t = Termination::start(

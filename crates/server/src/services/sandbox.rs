@@ -237,7 +237,7 @@ impl Runtime {
     }
 
     /// Cancels the run of an output if it is in progress in this process.
-    fn cancel_job(&self, output_id: i64) {
+    pub(crate) fn cancel_job(&self, output_id: i64) {
         if let Some(c) = self.jobs.lock().ok().and_then(|m| m.get(&output_id).cloned()) {
             c.cancel();
         }
@@ -1291,6 +1291,21 @@ async fn finish_run(
     ran: Ran,
     elapsed_ms: i64,
 ) -> AppResult<()> {
+    // Access may have ended while it ran (a termination, a sanction): nothing is written for it then.
+    if developer_may_receive(state, project, crate::web::beijing_date(state.now()), StatusCode::CONFLICT)
+        .await
+        .is_err()
+    {
+        return fail_run(
+            state,
+            out,
+            query,
+            "sandbox.access_ended",
+            "运行期间开发主体的访问已终止或被暂停，结果未保存",
+            elapsed_ms,
+        )
+        .await;
+    }
     let Ran { outcome, report, parquet } = ran;
     let prints = outcome.value_prints();
     // One finishing run per developer organisation at a time, from reading the history to recording.
