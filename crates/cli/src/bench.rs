@@ -39,21 +39,25 @@ pub enum BenchCommand {
         people: usize,
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// One query only (Q1 … Q5).
+        #[arg(long)]
+        only: Option<String>,
     },
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<(), String> {
     match cmd {
         BenchCommand::Ingest { rows, runs } => crate::bench_ingest::run(rows, runs).await,
-        BenchCommand::Sandbox { people, runs } => {
+        BenchCommand::Sandbox { people, runs, only } => {
             use yunshu_sandbox::bench;
             let size = bench::Size { people, payments_per_person: 5, enterprises: (people / 10).max(100) };
             let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
             let started = Instant::now();
             let data = bench::generate(size, partitions).map_err(|e| e.message_zh())?;
             println!("generated {} payments in {:.1} s", data.rows, started.elapsed().as_secs_f64());
-            let figures =
-                bench::run(&data, runs).await.map_err(|e| format!("{}: {}", e.code(), e.message_zh()))?;
+            let figures = bench::run_only(&data, runs, only.as_deref())
+                .await
+                .map_err(|e| format!("{}: {}", e.code(), e.message_zh()))?;
             print!("{}", bench::report(size, data.rows, runs, &figures));
             Ok(())
         }

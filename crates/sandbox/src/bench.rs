@@ -444,13 +444,22 @@ pub fn raw_sandbox(data: &Data) -> Result<Sandbox, SandboxError> {
 }
 
 pub async fn run(data: &Data, runs: usize) -> Result<Vec<QueryFigures>, SandboxError> {
+    run_only(data, runs, None).await
+}
+
+/// [`run`] for one query only (`Some("Q5")`), or all.
+pub async fn run_only(
+    data: &Data,
+    runs: usize,
+    only: Option<&str>,
+) -> Result<Vec<QueryFigures>, SandboxError> {
     let raw = raw_sandbox(data)?;
     let protected = protected_sandbox(data)?;
     let cancel = Cancel::default();
     let check_config = crate::checks::CheckConfig::default();
     let no_names = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for (name, q, b) in QUERIES {
+    for (name, q, b) in QUERIES.iter().filter(|(n, _, _)| only.is_none_or(|o| o == *n)) {
         let (mut ta, mut tb, mut tc) = (vec![], vec![], vec![]);
         let (mut ma, mut mb, mut mc) = (vec![], vec![], vec![]);
         let (mut rows_a, mut rows_b, mut suppressed) = (0, 0, 0);

@@ -552,21 +552,67 @@ impl Checker {
         let probe =
             Aggregate::try_new(Arc::new(input.clone()), group.clone(), a.aggr_expr.clone()).map_err(sql)?;
         let mut values = Vec::with_capacity(a.aggr_expr.len());
+        let mut computed = Vec::new();
         for (j, e) in a.aggr_expr.iter().enumerate() {
             let name = probe.schema.field(a.group_expr.len() + j).name().clone();
             let (kind, m, include, y, sources) = self.value_parts(e, n, schema)?;
-            let class = classes
-                .iter()
-                .position(|c| !sources.is_empty() && sources.iter().all(|s| c.contains(s)))
-                .unwrap_or(0);
+            let unit_count = self.unit_count(e, n, schema, classes)?;
+            let class = match unit_count {
+                Some(c) => c,
+                None => classes
+                    .iter()
+                    .position(|c| !sources.is_empty() && sources.iter().all(|s| c.contains(s)))
+                    .unwrap_or(0),
+            };
             args.extend([m, include, y]);
-            values.push(ValueSpec { name, kind, class });
+            values.push(ValueSpec { name, kind, class, computed: unit_count.is_some() });
+            if unit_count.is_some() {
+                computed.push(j);
+            }
         }
+        // A COUNT(DISTINCT unit) is the gate's own count of contributing units: the aggregation does
+        // not count the units a second time.
+        let own: Vec<Expr> = a
+            .aggr_expr
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| !computed.contains(j))
+            .map(|(_, e)| e.clone())
+            .collect();
+        let carried: Vec<Expr> = aggr.split_off(a.aggr_expr.len());
+        aggr = own;
+        aggr.extend(carried);
         let spec = Arc::new(GateSpec { gate, classes: class_specs, values, rules: Rules::default() });
         aggr.push(GateUdaf::udaf(&spec).call(args).alias(spec.stats_column()));
         let agg = LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), group, aggr).map_err(sql)?);
-        let node = GateNode::try_new(agg, spec, self.log.clone()).map_err(sql)?;
+        let node = GateNode::try_new(agg, spec, self.log.clone(), probe.schema.clone()).map_err(sql)?;
         Ok(LogicalPlan::Extension(Extension { node: Arc::new(node) }))
+    }
+
+    /// The class whose privacy unit an aggregate counts, when it is `COUNT(DISTINCT unit)` on the unit
+    /// as a visible join key.
+    fn unit_count(
+        &self,
+        e: &Expr,
+        n: &Node,
+        schema: &DFSchema,
+        classes: &[BTreeSet<usize>],
+    ) -> Result<Option<usize>, SandboxError> {
+        let inner = match e {
+            Expr::Alias(Alias { expr, .. }) => expr.as_ref(),
+            other => other,
+        };
+        let Expr::AggregateFunction(AggregateFunction { func, params }) = inner else { return Ok(None) };
+        if !func.name().eq_ignore_ascii_case("count") || !params.distinct {
+            return Ok(None);
+        }
+        let [arg] = params.args.as_slice() else { return Ok(None) };
+        if bare_column(arg).is_none() {
+            return Ok(None);
+        }
+        let s = self.lineage(arg, n, schema)?;
+        let Some(scan) = unit_of(&s, &n.pending) else { return Ok(None) };
+        Ok(classes.iter().position(|c| c.contains(&scan)))
     }
 
     /// How one aggregate contributes per row: its kind, the measured value, when a row counts, the

@@ -94,32 +94,74 @@ fn margins(values: &[ValuePrint]) -> Vec<((usize, String), Fingerprint, u32)> {
 }
 
 /// Values by the keys of their non-zero cells: a value differing from another in fewer than k units
-/// shares at least one key with it (the cells of their common units), with overwhelming probability
-/// (see [`crate::fingerprint::cells_for`]), so only values sharing a key are compared exactly.
+/// shares the keys of the cells their (more than k/2) common units fill — dozens of keys — while
+/// unrelated values share a cell only by coincidence (one person with the same contribution in two
+/// groups), rarely [`SHARED_KEYS`]. So only values sharing that many keys are compared exactly.
 struct Index {
-    by_key: HashMap<u64, Vec<usize>>,
+    /// (key, value) sorted by key.
+    keys: Vec<(u64, u32)>,
 }
+
+/// Keys two values must share to be compared exactly.
+const SHARED_KEYS: u32 = 3;
+
+/// A key shared by more values than this is a cell many values have in common (one person alone in
+/// it): it says nothing about which of them pair, and is skipped.
+const MAX_RUN: usize = 64;
 
 impl Index {
     fn new<'a>(prints: impl Iterator<Item = &'a Fingerprint>) -> Index {
-        let mut by_key: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut keys: Vec<(u64, u32)> = Vec::new();
         for (i, fp) in prints.enumerate() {
-            for key in fp.index_keys() {
-                let v = by_key.entry(key).or_default();
-                if v.last() != Some(&i) {
-                    v.push(i);
+            keys.extend(fp.index_keys().map(|k| (k, i as u32)));
+        }
+        keys.sort_unstable();
+        Index { keys }
+    }
+
+    /// Runs of equal keys (each a slice of values), short enough to discriminate.
+    fn runs(&self) -> impl Iterator<Item = &[(u64, u32)]> {
+        self.keys.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1 && r.len() <= MAX_RUN)
+    }
+
+    /// Pairs `(i, j)`, `i < j`, of indexed values that share enough keys.
+    fn pairs(&self) -> Vec<(usize, usize)> {
+        let mut shared: HashMap<(u32, u32), u32> = HashMap::new();
+        for run in self.runs() {
+            for (x, a) in run.iter().enumerate() {
+                for b in &run[x + 1..] {
+                    if a.1 != b.1 {
+                        *shared.entry((a.1.min(b.1), a.1.max(b.1))).or_default() += 1;
+                    }
                 }
             }
         }
-        Index { by_key }
+        let mut out: Vec<(usize, usize)> = shared
+            .into_iter()
+            .filter(|(_, n)| *n >= SHARED_KEYS)
+            .map(|((a, b), _)| (a as usize, b as usize))
+            .collect();
+        out.sort_unstable();
+        out
     }
 
-    /// Indices of the indexed values sharing a key with `fp`, each once, ascending.
+    /// Indices of the indexed values sharing enough keys with `fp`, ascending.
     fn candidates(&self, fp: &Fingerprint) -> Vec<usize> {
+        let mut shared: HashMap<u32, u32> = HashMap::new();
+        for k in fp.index_keys() {
+            let start = self.keys.partition_point(|(x, _)| *x < k);
+            let run = self.keys[start..].iter().take_while(|(x, _)| *x == k);
+            let run: Vec<u32> = run.take(MAX_RUN + 1).map(|(_, i)| *i).collect();
+            if run.len() > MAX_RUN {
+                continue;
+            }
+            for i in run {
+                *shared.entry(i).or_default() += 1;
+            }
+        }
         let mut out: Vec<usize> =
-            fp.index_keys().filter_map(|k| self.by_key.get(&k)).flatten().copied().collect();
+            shared.into_iter().filter(|(_, n)| *n >= SHARED_KEYS).map(|(i, _)| i as usize).collect();
         out.sort_unstable();
-        out.dedup();
         out
     }
 }
@@ -142,15 +184,10 @@ impl Notes {
 pub fn within(values: &[ValuePrint]) -> (Vec<Finding>, usize) {
     let mut n = Notes { found: Vec::new(), total: 0 };
     let index = Index::new(values.iter().map(|v| &v.fingerprint));
-    for (i, a) in values.iter().enumerate() {
-        for j in index.candidates(&a.fingerprint) {
-            if j <= i {
-                continue;
-            }
-            let b = &values[j];
-            if let Some(u) = pair(a, b) {
-                n.note(Finding { a: ValueRef::of(a, None), b: ValueRef::of(b, None), units: u });
-            }
+    for (i, j) in index.pairs() {
+        let (a, b) = (&values[i], &values[j]);
+        if let Some(u) = pair(a, b) {
+            n.note(Finding { a: ValueRef::of(a, None), b: ValueRef::of(b, None), units: u });
         }
     }
     for ((gate, column), fp, k) in &margins(values) {

@@ -103,6 +103,23 @@ pub fn fixed(v: f64) -> u64 {
     if negative { neg(r) } else { r }
 }
 
+/// `round(v × 2^SCALE_BITS)` as an exact integer, saturating at the bounds of `i128` (values beyond
+/// 10^28 or so); NaN and infinities map to a huge value, so they dominate any group they enter (fail
+/// closed). Sums of these are exact and do not depend on order, and [`reduce_i128`] of a sum is the
+/// sum of [`fixed`] values (within range).
+pub fn fixed_i128(v: f64) -> i128 {
+    if !v.is_finite() {
+        return 1 << 100;
+    }
+    (v * 2f64.powi(SCALE_BITS)).round() as i128
+}
+
+/// An exact fixed-point sum modulo [`P`].
+pub fn reduce_i128(x: i128) -> u64 {
+    let m = x.rem_euclid(i128::from(P));
+    m as u64
+}
+
 /// The fixed-point image of one counted row (a count contributes 1 per row).
 pub fn one() -> u64 {
     fixed(1.0)
@@ -143,6 +160,20 @@ pub enum Decoded {
     Many,
 }
 
+/// A unit's field element, its square and its three cells in fingerprints of one size.
+#[derive(Debug, Clone, Copy)]
+pub struct UnitCells {
+    f: u64,
+    ff: u64,
+    positions: [usize; 3],
+}
+
+impl UnitCells {
+    pub fn new(fp: &Fingerprint, f: u64) -> UnitCells {
+        UnitCells { f, ff: mul(f, f), positions: fp.positions(f) }
+    }
+}
+
 /// A linear sketch of per-unit contributions (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
@@ -165,22 +196,26 @@ impl Fingerprint {
 
     fn positions(&self, f: u64) -> [usize; 3] {
         let third = self.cells.len() / 3;
-        let t = third.max(1) as u64;
-        [
-            (mix(f ^ 0x1111) % t) as usize,
-            third + (mix(f ^ 0x2222) % t) as usize,
-            2 * third + (mix(f ^ 0x3333) % t) as usize,
-        ]
+        // One 64-bit mix, three 21-bit slices of it, each mapped onto a third by multiply-shift.
+        let h = mix(f ^ 0x5955_4e53_4855);
+        let pick = |bits: u64| (((bits & 0x1f_ffff) * third as u64) >> 21) as usize;
+        [pick(h), third + pick(h >> 21), 2 * third + pick(h >> 42)]
     }
 
     /// Adds `c` (a fixed-point contribution modulo P) for the unit with field element `f`.
     pub fn insert(&mut self, f: u64, c: u64) {
+        self.insert_unit(&UnitCells::new(self, f), c);
+    }
+
+    /// Adds `c` for a unit whose cells were found once ([`UnitCells`]) — the same for every value
+    /// the unit contributes to.
+    pub fn insert_unit(&mut self, u: &UnitCells, c: u64) {
         if c == 0 {
             return;
         }
-        let cf = mul(c, f);
-        let cff = mul(cf, f);
-        for p in self.positions(f) {
+        let cf = mul(c, u.f);
+        let cff = mul(c, u.ff);
+        for p in u.positions {
             let cell = &mut self.cells[p];
             cell[0] = add(cell[0], c);
             cell[1] = add(cell[1], cf);
@@ -346,6 +381,11 @@ mod tests {
         // Values below the scale count as zero (they contribute nothing).
         assert_eq!(fixed(1e-12), 0);
         assert_ne!(fixed(f64::NAN), 0);
+        // The exact integer form agrees with the modular one.
+        for x in [0.0, 1.0, -2.5, 123.45, 98_765.43, 1e12, -7e15] {
+            assert_eq!(reduce_i128(fixed_i128(x)), fixed(x), "{x}");
+        }
+        assert_eq!(reduce_i128(fixed_i128(1.5) + fixed_i128(-1.5)), 0);
         // Sums of fixed points do not depend on order.
         let xs = [0.1, 123.45, 1e-3, 77.7, 98_765.43];
         let a = xs.iter().fold(0, |s, x| add(s, fixed(*x)));

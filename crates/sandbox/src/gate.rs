@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 
 use arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray};
 use arrow::compute::{concat_batches, filter_record_batch, nullif};
-use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use datafusion::common::{DFSchema, DFSchemaRef, DataFusionError, Result, ScalarValue};
@@ -49,7 +49,7 @@ use futures::StreamExt;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
-use crate::fingerprint::{self, Fingerprint, add, fixed, mix, unit_key};
+use crate::fingerprint::{self, Fingerprint, UnitCells, fixed_i128, mix, reduce_i128, unit_key};
 
 /// The hidden statistics column of gate `g` is named `{STATS_PREFIX}{g}`.
 pub const STATS_PREFIX: &str = "__yunshu_g";
@@ -84,6 +84,9 @@ pub struct ValueSpec {
     /// The unit class whose contributions the value's rules and fingerprint use (the class its
     /// measure comes from).
     pub class: usize,
+    /// `COUNT(DISTINCT unit)` of the value's class: the gate computes it from its own table (the
+    /// contributing units), and the aggregation does not count the units a second time.
+    pub computed: bool,
 }
 
 /// A class of protected tables that share a privacy unit in this aggregation.
@@ -215,8 +218,9 @@ impl GroupStats {
 
 // ---- the hidden aggregate ----------------------------------------------------------------------
 
-/// How the words of one (group, unit) entry are laid out: per value its fixed-point contribution
-/// modulo P, and for magnitudes also the `f64` sum (for dominance).
+/// How the words of one (group, unit) entry are laid out: per counted value its row count (one word),
+/// per magnitude its exact fixed-point sum as an `i128` (two words, low then high) — from which both
+/// the fingerprint's contribution (modulo P) and the dominance figure (as `f64`) follow.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Layout {
     classes: usize,
@@ -325,12 +329,14 @@ impl AggregateUDFImpl for GateUdaf {
     }
 }
 
-/// The (group, unit) entries of one class.
-#[derive(Debug, Default)]
+/// The (group, unit) entries of one class: a hash table of (unit, group, entry) — probing and growing
+/// never leave the table — and an arena of each entry's words.
+#[derive(Debug)]
 struct Table {
-    index: HashTable<u32>,
-    keys: Vec<(u32, u64)>,
-    words: Vec<u64>,
+    index: HashTable<(u64, u32, u32)>,
+    arena: Vec<u64>,
+    /// Words per entry.
+    stride: usize,
 }
 
 fn key_hash(group: u32, unit: u64) -> u64 {
@@ -338,64 +344,118 @@ fn key_hash(group: u32, unit: u64) -> u64 {
 }
 
 impl Table {
-    fn slot(&mut self, group: u32, unit: u64, w: usize) -> Result<usize> {
+    fn new(words: usize) -> Table {
+        Table { index: HashTable::new(), arena: Vec::new(), stride: words }
+    }
+
+    /// Every entry: (group, unit, words).
+    fn entries(&self) -> impl Iterator<Item = (u32, u64, &[u64])> + '_ {
+        let s = self.stride;
+        self.index.iter().map(move |(u, g, i)| (*g, *u, &self.arena[*i as usize * s..(*i as usize + 1) * s]))
+    }
+
+    /// The words of the entry for (group, unit), created with zeros if new.
+    fn slot(&mut self, group: u32, unit: u64) -> Result<&mut [u64]> {
         let h = key_hash(group, unit);
-        let keys = &self.keys;
-        let entry = self.index.entry(
-            h,
-            |i| keys[*i as usize] == (group, unit),
-            |i| {
-                let (g, u) = keys[*i as usize];
-                key_hash(g, u)
-            },
-        );
-        match entry {
-            Entry::Occupied(o) => Ok(*o.get() as usize),
+        let entry = self.index.entry(h, |(u, g, _)| *u == unit && *g == group, |(u, g, _)| key_hash(*g, *u));
+        let i = match entry {
+            Entry::Occupied(o) => o.get().2 as usize,
             Entry::Vacant(v) => {
-                let i = u32::try_from(self.keys.len())
+                let i = self.arena.len() / self.stride.max(1);
+                let id = u32::try_from(i)
                     .map_err(|_| DataFusionError::ResourcesExhausted("gate entries".into()))?;
-                v.insert(i);
-                self.keys.push((group, unit));
-                self.words.resize(self.words.len() + w, 0);
-                Ok(i as usize)
+                v.insert((unit, group, id));
+                self.arena.resize(self.arena.len() + self.stride, 0);
+                i
             }
-        }
+        };
+        Ok(&mut self.arena[i * self.stride..(i + 1) * self.stride])
     }
 
     fn size(&self) -> usize {
-        self.index.allocation_size() + self.keys.capacity() * 16 + self.words.capacity() * 8
+        self.index.allocation_size() + self.arena.capacity() * 8
     }
 
     /// Keeps the entries of groups ≥ n, renumbered from 0.
-    fn retain_after(&mut self, n: usize, w: usize) -> Result<()> {
-        let old_keys = std::mem::take(&mut self.keys);
-        let old_words = std::mem::take(&mut self.words);
-        self.index.clear();
-        for (i, (g, u)) in old_keys.into_iter().enumerate() {
+    fn retain_after(&mut self, n: usize) -> Result<()> {
+        let old = std::mem::replace(self, Table::new(self.stride));
+        for (g, u, words) in old.entries() {
             if (g as usize) < n {
                 continue;
             }
-            let s = self.slot(g - n as u32, u, w)?;
-            self.words[s * w..(s + 1) * w].copy_from_slice(&old_words[i * w..(i + 1) * w]);
+            self.slot(g - n as u32, u)?.copy_from_slice(words);
         }
         Ok(())
     }
 }
 
-/// A unit value as the 64 bits the gate keys on: integers as they are, text pseudonyms (16 hex digits
-/// of a keyed hash) parsed, any other text hashed.
-fn unit_bits(array: &ArrayRef, row: usize) -> Option<u64> {
-    if array.is_null(row) {
-        return None;
+/// A unit column as the gate reads it: integers as they are, text pseudonyms (16 hex digits of a keyed
+/// hash) parsed, any other text hashed.
+enum Units<'a> {
+    Ints(&'a arrow::array::PrimitiveArray<Int64Type>),
+    Texts(&'a arrow::array::StringArray),
+}
+
+impl<'a> Units<'a> {
+    fn of(array: &'a ArrayRef) -> Result<Units<'a>> {
+        if let Some(ints) = array.as_primitive_opt::<Int64Type>() {
+            return Ok(Units::Ints(ints));
+        }
+        array
+            .as_string_opt::<i32>()
+            .map(Units::Texts)
+            .ok_or_else(|| DataFusionError::Internal("gate unit type".into()))
     }
-    if let Some(ints) = array.as_primitive_opt::<Int64Type>() {
-        return Some(ints.value(row) as u64);
+
+    fn get(&self, row: usize) -> Option<u64> {
+        match self {
+            Units::Ints(a) => (!a.is_null(row)).then(|| a.value(row) as u64),
+            Units::Texts(a) => {
+                if a.is_null(row) {
+                    return None;
+                }
+                let v = a.value(row);
+                Some(u64::from_str_radix(v.get(..16).unwrap_or(v), 16).unwrap_or_else(|_| {
+                    v.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                    })
+                }))
+            }
+        }
     }
-    let text = array.as_string_opt::<i32>()?;
-    let v = text.value(row);
-    Some(u64::from_str_radix(v.get(..16).unwrap_or(v), 16).unwrap_or_else(|_| {
-        v.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
-    }))
+}
+
+/// An `i128` from its two words (low, high).
+fn wide(lo: u64, hi: u64) -> i128 {
+    ((u128::from(hi) << 64) | u128::from(lo)) as i128
+}
+
+fn split(x: i128) -> (u64, u64) {
+    let x = x as u128;
+    (x as u64, (x >> 64) as u64)
+}
+
+/// Adds one entry's words into another's.
+fn merge_words(layout: &Layout, into: &mut [u64], from: &[u64]) {
+    for (kind, _, off) in &layout.values {
+        if kind.is_magnitude() {
+            let sum = wide(into[*off], into[off + 1]).wrapping_add(wide(from[*off], from[off + 1]));
+            (into[*off], into[off + 1]) = split(sum);
+        } else {
+            into[*off] = into[*off].wrapping_add(from[*off]);
+        }
+    }
+}
+
+/// A value's contribution from its words: the fingerprint's (modulo P) and its magnitude.
+fn contribution(kind: ValueKind, words: &[u64], off: usize) -> (u64, f64) {
+    if kind.is_magnitude() {
+        let x = wide(words[off], words[off + 1]);
+        (reduce_i128(x), (x as f64 / 2f64.powi(fingerprint::SCALE_BITS)).abs())
+    } else {
+        let n = words[off];
+        (fingerprint::mul(n % fingerprint::P, fingerprint::one()), n as f64)
+    }
 }
 
 /// The contribution a row makes to a value of `kind`, as `f64`.
@@ -418,7 +478,7 @@ pub struct GateGroups {
 
 impl GateGroups {
     fn new(layout: Arc<Layout>) -> GateGroups {
-        let tables = (0..layout.classes).map(|_| Table::default()).collect();
+        let tables = (0..layout.classes).map(|_| Table::new(layout.words)).collect();
         GateGroups { layout, tables, groups: 0 }
     }
 
@@ -429,7 +489,7 @@ impl GateGroups {
             return Err(DataFusionError::Internal("gate arguments".into()));
         }
         let rows = values.first().map(|a| a.len()).unwrap_or(0);
-        let units = &values[..layout.classes];
+        let units: Vec<Units> = values[..layout.classes].iter().map(Units::of).collect::<Result<_>>()?;
         let mut parts = Vec::with_capacity(layout.values.len());
         for j in 0..layout.values.len() {
             let base = layout.classes + 3 * j;
@@ -444,23 +504,24 @@ impl GateGroups {
                 .ok_or_else(|| DataFusionError::Internal("gate factor type".into()))?;
             parts.push((m, f, y));
         }
-        let w = layout.words;
         for r in 0..rows {
             let group = u32::try_from(row_group(r))
                 .map_err(|_| DataFusionError::ResourcesExhausted("gate groups".into()))?;
             for (c, unit) in units.iter().enumerate() {
-                let Some(u) = unit_bits(unit, r) else { continue };
-                let s = self.tables[c].slot(group, u, w)?;
-                let words = &mut self.tables[c].words[s * w..(s + 1) * w];
+                let Some(u) = unit.get(r) else { continue };
+                let words = self.tables[c].slot(group, u)?;
                 for (j, (kind, _, off)) in layout.values.iter().enumerate() {
                     let (m, f, y) = parts[j];
-                    if f.is_null(r) || !f.value(r) || m.is_null(r) || y.is_null(r) {
+                    if !f.is_valid(r) || !f.value(r) || m.is_null(r) || y.is_null(r) {
                         continue;
                     }
-                    let v = measure(*kind, m.value(r), y.value(r));
-                    words[*off] = add(words[*off], fixed(v));
-                    if kind.is_magnitude() {
-                        words[off + 1] = (f64::from_bits(words[off + 1]) + v).to_bits();
+                    match kind {
+                        ValueKind::Count | ValueKind::Other => words[*off] = words[*off].wrapping_add(1),
+                        _ => {
+                            let x = fixed_i128(measure(*kind, m.value(r), y.value(r)));
+                            let sum = wide(words[*off], words[off + 1]).wrapping_add(x);
+                            (words[*off], words[off + 1]) = split(sum);
+                        }
                     }
                 }
             }
@@ -472,38 +533,31 @@ impl GateGroups {
     fn merge_states(&mut self, states: &BinaryArray, row_group: impl Fn(usize) -> usize) -> Result<()> {
         let w = self.layout.words;
         let bad = || DataFusionError::Internal("gate state".into());
+        let layout = self.layout.clone();
+        let mut incoming = vec![0u64; w];
         for r in 0..states.len() {
             if states.is_null(r) {
                 continue;
             }
             let group = u32::try_from(row_group(r)).map_err(|_| bad())?;
             let mut rest = states.value(r);
-            for c in 0..self.layout.classes {
+            for c in 0..layout.classes {
                 let (n, r2) = rest.split_first_chunk::<4>().ok_or_else(bad)?;
                 rest = r2;
                 for _ in 0..u32::from_le_bytes(*n) {
                     let (u, r3) = rest.split_first_chunk::<8>().ok_or_else(bad)?;
                     rest = r3;
-                    let s = self.tables[c].slot(group, u64::from_le_bytes(*u), w)?;
-                    for (i, word) in (0..w).zip(s * w..) {
-                        let (x, r4) = rest.split_first_chunk::<8>().ok_or_else(bad)?;
+                    for x in incoming.iter_mut() {
+                        let (v, r4) = rest.split_first_chunk::<8>().ok_or_else(bad)?;
                         rest = r4;
-                        let x = u64::from_le_bytes(*x);
-                        let cur = self.tables[c].words[word];
-                        self.tables[c].words[word] = if self.is_float_word(i) {
-                            (f64::from_bits(cur) + f64::from_bits(x)).to_bits()
-                        } else {
-                            add(cur, x % fingerprint::P)
-                        };
+                        *x = u64::from_le_bytes(*v);
                     }
+                    let words = self.tables[c].slot(group, u64::from_le_bytes(*u))?;
+                    merge_words(&layout, words, &incoming);
                 }
             }
         }
         Ok(())
-    }
-
-    fn is_float_word(&self, i: usize) -> bool {
-        self.layout.values.iter().any(|(k, _, off)| k.is_magnitude() && *off + 1 == i)
     }
 
     fn emit_count(&self, emit_to: EmitTo) -> usize {
@@ -518,13 +572,13 @@ impl GateGroups {
         match emit_to {
             EmitTo::All => {
                 for t in &mut self.tables {
-                    *t = Table::default();
+                    *t = Table::new(w);
                 }
                 self.groups = 0;
             }
             EmitTo::First(_) => {
                 for t in &mut self.tables {
-                    t.retain_after(n, w)?;
+                    t.retain_after(n)?;
                 }
                 self.groups -= n;
             }
@@ -535,7 +589,6 @@ impl GateGroups {
     /// The statistics of the first `n` groups.
     fn stats(&self, n: usize) -> Vec<GroupStats> {
         let layout = &self.layout;
-        let w = layout.words;
         let classes = layout.classes;
         let mut out: Vec<GroupStats> = (0..n)
             .map(|_| GroupStats {
@@ -555,43 +608,46 @@ impl GateGroups {
             .collect();
         for (c, t) in self.tables.iter().enumerate() {
             // Entries of this class by group (a counting sort), for the per-group fingerprints.
+            let entries: Vec<(u32, u64, &[u64])> =
+                t.entries().filter(|(g, _, _)| (*g as usize) < n).collect();
             let mut starts = vec![0usize; n + 1];
-            for (g, _) in &t.keys {
-                if (*g as usize) < n {
-                    starts[*g as usize + 1] += 1;
-                }
+            for (g, _, _) in &entries {
+                starts[*g as usize + 1] += 1;
             }
             for g in 0..n {
                 starts[g + 1] += starts[g];
             }
-            let mut order = vec![0u32; starts[n]];
+            let mut order = vec![0u32; entries.len()];
             let mut next = starts.clone();
-            for (i, (g, _)) in t.keys.iter().enumerate() {
+            for (i, (g, _, _)) in entries.iter().enumerate() {
                 let g = *g as usize;
-                if g < n {
-                    order[next[g]] = i as u32;
-                    next[g] += 1;
-                }
+                order[next[g]] = i as u32;
+                next[g] += 1;
             }
+            // A unit's cells are the same in every fingerprint of this size: found once per entry.
+            let template = Fingerprint::new(layout.cells);
             for (g, stats) in out.iter_mut().enumerate() {
-                let entries = &order[starts[g]..starts[g + 1]];
-                stats.units[c] = entries.len() as u64;
-                for (j, (kind, class, off)) in layout.values.iter().enumerate() {
-                    let v = &mut stats.values[j];
-                    let mine = *class == c;
-                    let mut fp = if mine { Some(Fingerprint::new(layout.cells)) } else { None };
-                    for i in entries {
-                        let i = *i as usize;
-                        let word = t.words[i * w + off];
+                let members = &order[starts[g]..starts[g + 1]];
+                stats.units[c] = members.len() as u64;
+                let mut fps: Vec<Option<Fingerprint>> = layout
+                    .values
+                    .iter()
+                    .map(|(_, class, _)| (*class == c).then(|| template.clone()))
+                    .collect();
+                for i in members {
+                    let (_, unit, words) = entries[*i as usize];
+                    let cells = UnitCells::new(&template, unit_key(unit));
+                    for (j, (kind, class, off)) in layout.values.iter().enumerate() {
+                        let (word, a) = contribution(*kind, words, *off);
                         if word == 0 {
                             continue;
                         }
+                        let v = &mut stats.values[j];
                         v.contributing[c] += 1;
-                        if let Some(fp) = fp.as_mut() {
-                            fp.insert(unit_key(t.keys[i].1), word);
+                        if let Some(fp) = fps[j].as_mut() {
+                            fp.insert_unit(&cells, word);
                         }
-                        if mine && kind.is_magnitude() {
-                            let a = f64::from_bits(t.words[i * w + off + 1]).abs();
+                        if *class == c && kind.is_magnitude() {
                             v.total += a;
                             if a.is_nan() || a > v.top1 {
                                 v.top2 = v.top1;
@@ -601,8 +657,10 @@ impl GateGroups {
                             }
                         }
                     }
+                }
+                for (j, fp) in fps.into_iter().enumerate() {
                     if let Some(fp) = fp {
-                        v.fingerprint = fp;
+                        stats.values[j].fingerprint = fp;
                     }
                 }
             }
@@ -610,35 +668,50 @@ impl GateGroups {
         out
     }
 
-    /// Serialised entries of the first `n` groups (the partial aggregation's state).
-    fn state_bytes(&self, n: usize) -> Vec<Vec<u8>> {
+    /// Serialised entries of the first `n` groups (the partial aggregation's state), one binary value
+    /// per group written straight into one array.
+    fn state_array(&self, n: usize) -> ArrayRef {
         let w = self.layout.words;
-        let mut per_class: Vec<Vec<Vec<usize>>> = Vec::with_capacity(self.tables.len());
+        // Per class, the entries of each group (a counting sort).
+        let mut sorted = Vec::with_capacity(self.tables.len());
+        let mut bytes = 0usize;
         for t in &self.tables {
-            let mut groups: Vec<Vec<usize>> = vec![Vec::new(); n];
-            for (i, (g, _)) in t.keys.iter().enumerate() {
-                if let Some(v) = groups.get_mut(*g as usize) {
-                    v.push(i);
-                }
+            let entries: Vec<(u32, u64, &[u64])> =
+                t.entries().filter(|(g, _, _)| (*g as usize) < n).collect();
+            let mut starts = vec![0usize; n + 1];
+            for (g, _, _) in &entries {
+                starts[*g as usize + 1] += 1;
             }
-            per_class.push(groups);
+            for g in 0..n {
+                starts[g + 1] += starts[g];
+            }
+            let mut order = vec![0usize; entries.len()];
+            let mut next = starts.clone();
+            for (i, (g, _, _)) in entries.iter().enumerate() {
+                order[next[*g as usize]] = i;
+                next[*g as usize] += 1;
+            }
+            bytes += entries.len() * 8 * (w + 1) + 4 * n;
+            sorted.push((entries, starts, order));
         }
-        (0..n)
-            .map(|g| {
-                let mut out = Vec::new();
-                for (c, t) in self.tables.iter().enumerate() {
-                    let entries = &per_class[c][g];
-                    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-                    for i in entries {
-                        out.extend_from_slice(&t.keys[*i].1.to_le_bytes());
-                        for x in &t.words[i * w..(i + 1) * w] {
-                            out.extend_from_slice(&x.to_le_bytes());
-                        }
+        let mut b = BinaryBuilder::with_capacity(n, bytes);
+        let mut buf: Vec<u8> = Vec::new();
+        for g in 0..n {
+            buf.clear();
+            for (entries, starts, order) in &sorted {
+                let members = &order[starts[g]..starts[g + 1]];
+                buf.extend_from_slice(&(members.len() as u32).to_le_bytes());
+                for i in members {
+                    let (_, u, words) = entries[*i];
+                    buf.extend_from_slice(&u.to_le_bytes());
+                    for x in words {
+                        buf.extend_from_slice(&x.to_le_bytes());
                     }
                 }
-                out
-            })
-            .collect()
+            }
+            b.append_value(&buf);
+        }
+        Arc::new(b.finish())
     }
 }
 
@@ -687,9 +760,9 @@ impl GroupsAccumulator for GateGroups {
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let n = self.emit_count(emit_to);
-        let bytes = self.state_bytes(n);
+        let state = self.state_array(n);
         self.forget(emit_to, n)?;
-        Ok(vec![binary(bytes)])
+        Ok(vec![state])
     }
 
     fn merge_batch(
@@ -719,7 +792,7 @@ impl GroupsAccumulator for GateGroups {
         let mut one = GateGroups::new(self.layout.clone());
         one.groups = rows;
         one.add_rows(values, |r| r)?;
-        Ok(vec![binary(one.state_bytes(rows))])
+        Ok(vec![one.state_array(rows)])
     }
 
     fn size(&self) -> usize {
@@ -752,8 +825,9 @@ impl Accumulator for GateAcc {
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         self.0.groups = 1;
-        let v = self.0.state_bytes(1).into_iter().next().unwrap_or_default();
-        Ok(vec![ScalarValue::Binary(Some(v))])
+        let state = self.0.state_array(1);
+        let v = state.as_binary_opt::<i32>().filter(|a| !a.is_empty()).map(|a| a.value(0).to_vec());
+        Ok(vec![ScalarValue::Binary(Some(v.unwrap_or_default()))])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
@@ -839,18 +913,23 @@ pub struct GateNode {
     pub spec: Arc<GateSpec>,
     pub log: Arc<GateLog>,
     schema: DFSchemaRef,
+    full: DFSchemaRef,
 }
 
 impl GateNode {
-    pub fn try_new(input: LogicalPlan, spec: Arc<GateSpec>, log: Arc<GateLog>) -> Result<GateNode> {
+    /// `full`: the aggregation's schema as if it computed every value itself (group keys, then the
+    /// query's aggregates in order) — what the gate outputs, each value nullable, followed by any
+    /// further columns of `input` (carried counts of a differential-privacy gate below).
+    pub fn try_new(
+        input: LogicalPlan,
+        spec: Arc<GateSpec>,
+        log: Arc<GateLog>,
+        full: DFSchemaRef,
+    ) -> Result<GateNode> {
         let stats = spec.stats_column();
         let values: Vec<&str> = spec.values.iter().map(|v| v.name.as_str()).collect();
-        let src = input.schema();
         let mut fields = Vec::new();
-        for (q, f) in src.iter() {
-            if f.name() == &stats {
-                continue;
-            }
+        for (q, f) in full.iter() {
             let f = if values.contains(&f.name().as_str()) {
                 Arc::new(f.as_ref().clone().with_nullable(true))
             } else {
@@ -858,8 +937,13 @@ impl GateNode {
             };
             fields.push((q.cloned(), f));
         }
-        let schema = Arc::new(DFSchema::new_with_metadata(fields, src.metadata().clone())?);
-        Ok(GateNode { input, spec, log, schema })
+        for (q, f) in input.schema().iter() {
+            if f.name() != &stats && !full.fields().iter().any(|x| x.name() == f.name()) {
+                fields.push((q.cloned(), f.clone()));
+            }
+        }
+        let schema = Arc::new(DFSchema::new_with_metadata(fields, input.schema().metadata().clone())?);
+        Ok(GateNode { input, spec, log, schema, full })
     }
 }
 
@@ -909,7 +993,7 @@ impl UserDefinedLogicalNodeCore for GateNode {
         if inputs.len() != 1 {
             return Err(DataFusionError::Internal("the gate has one input".into()));
         }
-        GateNode::try_new(inputs.swap_remove(0), self.spec.clone(), self.log.clone())
+        GateNode::try_new(inputs.swap_remove(0), self.spec.clone(), self.log.clone(), self.full.clone())
     }
 }
 
@@ -934,12 +1018,21 @@ impl datafusion::physical_planner::ExtensionPlanner for GatePlanner {
         let [input] = physical_inputs else {
             return Err(DataFusionError::Internal("the gate has one input".into()));
         };
-        Ok(Some(Arc::new(GateExec::try_new(input.clone(), gate.spec.clone(), gate.log.clone())?)))
+        let output = Arc::new(gate.schema.as_arrow().clone());
+        Ok(Some(Arc::new(GateExec::try_new(input.clone(), gate.spec.clone(), gate.log.clone(), output)?)))
     }
 }
 
 /// The name the final plan check looks for.
 pub const GATE_EXEC: &str = "YunshuValueGate";
+
+/// Where an output column of the gate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Input(usize),
+    /// A value the gate computes (its index in the spec).
+    Computed(usize),
+}
 
 /// Applies a gate's rules to the whole output of its aggregation (blocking: complementary
 /// suppression needs every cell of a column).
@@ -951,9 +1044,8 @@ pub struct GateExec {
     schema: SchemaRef,
     props: Arc<PlanProperties>,
     stats: usize,
-    /// Input columns kept (all but the statistics).
-    keep: Vec<usize>,
-    /// Input column of each value.
+    sources: Vec<Source>,
+    /// The output column of each value.
     values: Vec<usize>,
 }
 
@@ -962,29 +1054,28 @@ impl GateExec {
         input: Arc<dyn ExecutionPlan>,
         spec: Arc<GateSpec>,
         log: Arc<GateLog>,
+        output: SchemaRef,
     ) -> Result<GateExec> {
         let src = input.schema();
         let stats = src.index_of(&spec.stats_column())?;
+        let mut sources = Vec::with_capacity(output.fields().len());
+        for f in output.fields() {
+            match spec.values.iter().position(|v| v.computed && &v.name == f.name()) {
+                Some(j) => sources.push(Source::Computed(j)),
+                None => sources.push(Source::Input(src.index_of(f.name())?)),
+            }
+        }
         let mut values = Vec::with_capacity(spec.values.len());
         for v in &spec.values {
-            values.push(src.index_of(&v.name)?);
+            values.push(output.index_of(&v.name)?);
         }
-        let keep: Vec<usize> = (0..src.fields().len()).filter(|i| *i != stats).collect();
-        let fields: Vec<Field> = keep
-            .iter()
-            .map(|i| {
-                let f = src.field(*i).clone();
-                if values.contains(i) { f.with_nullable(true) } else { f }
-            })
-            .collect();
-        let schema = Arc::new(Schema::new(fields));
         let props = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(schema.clone()),
+            EquivalenceProperties::new(output.clone()),
             Partitioning::UnknownPartitioning(1),
             EmissionType::Final,
             Boundedness::Bounded,
         ));
-        Ok(GateExec { input, spec, log, schema, props, stats, keep, values })
+        Ok(GateExec { input, spec, log, schema: output, props, stats, sources, values })
     }
 }
 
@@ -1031,7 +1122,12 @@ impl ExecutionPlan for GateExec {
         if children.len() != 1 {
             return Err(DataFusionError::Internal("the gate has one input".into()));
         }
-        Ok(Arc::new(GateExec::try_new(children.swap_remove(0), self.spec.clone(), self.log.clone())?))
+        Ok(Arc::new(GateExec::try_new(
+            children.swap_remove(0),
+            self.spec.clone(),
+            self.log.clone(),
+            self.schema.clone(),
+        )?))
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
@@ -1046,7 +1142,7 @@ impl ExecutionPlan for GateExec {
             log: self.log.clone(),
             schema: self.schema.clone(),
             stats: self.stats,
-            keep: self.keep.clone(),
+            sources: self.sources.clone(),
             values: self.values.clone(),
         };
         let out = futures::stream::once(async move {
@@ -1069,7 +1165,8 @@ struct Work {
     log: Arc<GateLog>,
     schema: SchemaRef,
     stats: usize,
-    keep: Vec<usize>,
+    sources: Vec<Source>,
+    /// The output column of each value.
     values: Vec<usize>,
 }
 
@@ -1118,7 +1215,17 @@ impl Work {
             dropped: keep.iter().filter(|k| !**k).count() as u64,
             ..GateRecord::default()
         };
-        let key_cols: Vec<usize> = self.keep.iter().copied().filter(|c| !self.values.contains(c)).collect();
+        // The group keys: input columns that are not values.
+        let key_cols: Vec<usize> = self
+            .sources
+            .iter()
+            .enumerate()
+            .filter(|(o, _)| !self.values.contains(o))
+            .filter_map(|(_, s)| match s {
+                Source::Input(i) => Some(*i),
+                Source::Computed(_) => None,
+            })
+            .collect();
         let mut suppressed_masks: Vec<Vec<bool>> = Vec::with_capacity(spec.values.len());
         for (j, v) in spec.values.iter().enumerate() {
             let class = v.class.min(spec.classes.len().saturating_sub(1));
@@ -1197,11 +1304,24 @@ impl Work {
             }
             suppressed_masks.push(out);
         }
-        // The output: kept rows, suppressed values nulled, no statistics column.
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.keep.len());
-        for c in &self.keep {
-            let array = batch.column(*c).clone();
-            match self.values.iter().position(|v| v == c) {
+        // The output: kept rows, suppressed values nulled, computed values filled in, no statistics.
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.sources.len());
+        for (o, source) in self.sources.iter().enumerate() {
+            let array: ArrayRef = match source {
+                Source::Input(i) => batch.column(*i).clone(),
+                Source::Computed(j) => {
+                    let class = spec.values[*j].class.min(spec.classes.len().saturating_sub(1));
+                    let counts: Vec<i64> = stats
+                        .iter()
+                        .map(|s| {
+                            i64::try_from(s.values[*j].contributing.get(class).copied().unwrap_or(0))
+                                .unwrap_or(i64::MAX)
+                        })
+                        .collect();
+                    Arc::new(arrow::array::Int64Array::from(counts))
+                }
+            };
+            match self.values.iter().position(|v| *v == o) {
                 Some(j) => {
                     let mask = BooleanArray::from(suppressed_masks[j].clone());
                     columns.push(nullif(array.as_ref(), &mask)?);

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
+use crate::fingerprint::fixed;
 use arrow::array::{Float64Array, Int64Array};
 
 fn spec(values: Vec<(ValueKind, &str)>) -> GateSpec {
@@ -9,7 +10,7 @@ fn spec(values: Vec<(ValueKind, &str)>) -> GateSpec {
         classes: vec![ClassSpec { tables: "t".into(), k: 10 }],
         values: values
             .into_iter()
-            .map(|(kind, name)| ValueSpec { name: name.into(), kind, class: 0 })
+            .map(|(kind, name)| ValueSpec { name: name.into(), kind, class: 0, computed: false })
             .collect(),
         rules: Rules::default(),
     }
