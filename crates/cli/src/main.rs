@@ -533,6 +533,14 @@ async fn verify(storage: Storage) -> Result<(), CliError> {
         }
     }
     let report = verifier.finish().map_err(CliError::Tampered)?;
+    // The chain is whole; now the data behind it: every created object has its record.
+    let missing = store.unaudited_objects(20).await.map_err(msg)?;
+    if !missing.is_empty() {
+        return Err(msg(format!(
+            "audit log incomplete: objects without the record of their creation: {}",
+            missing.join(", ")
+        )));
+    }
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     println!(
         "audit log intact: {} records, {} signed checkpoints checked, head #{} {}",

@@ -211,3 +211,27 @@ async fn the_database_refuses_updates_and_deletes_of_audit_records() {
     store.pool().close().await;
     let _ = std::fs::remove_dir_all(Path::new(&dir));
 }
+
+#[tokio::test]
+async fn an_unsigned_tail_cut_away_with_its_objects_left_is_named() {
+    // A crash before the next checkpoint, then in a copy of the database the newest records are
+    // cut and the head reset: the chain alone is consistent, the data behind it is not.
+    let f = fixture().await;
+    let mut tx = f.store.begin(chrono::Utc::now(), &yunshu_store::AuditCtx::system("test")).await.unwrap();
+    let org = tx
+        .create_org(&yunshu_store::orgs::NewOrg {
+            name: "无记录的单位".to_owned(),
+            uscc: yunshu_domain::ids::Uscc::complete("9153010031009990").unwrap(),
+            org_type: yunshu_domain::party::OrgType::Developer,
+            region: yunshu_domain::regions::RegionCode::parse("530100").unwrap(),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let max = f.max_seq().await;
+    f.exec(&format!("DELETE FROM audit_log WHERE seq = {max}")).await;
+    let (ok, text) = f.verify();
+    assert!(!ok, "verification should fail:\n{text}");
+    assert!(text.contains(&format!("org {org}")), "should name the org:\n{text}");
+    f.done().await;
+}

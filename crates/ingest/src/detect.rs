@@ -85,6 +85,16 @@ impl TextEncoding {
     }
 }
 
+/// Whether text is UTF-16: a UTF-16 byte order mark, or NUL bytes in at least a quarter of the
+/// first bytes (ASCII in UTF-16 alternates with zeros; UTF-8 and GBK text has no NUL).
+pub fn looks_utf16(first_bytes: &[u8]) -> bool {
+    if first_bytes.starts_with(b"\xFF\xFE") || first_bytes.starts_with(b"\xFE\xFF") {
+        return true;
+    }
+    let sample = &first_bytes[..first_bytes.len().min(1024)];
+    sample.len() >= 4 && sample.iter().filter(|&&b| b == 0).count() * 4 >= sample.len()
+}
+
 /// Candidate delimiters, in order of preference on ties.
 pub const DELIMITERS: [u8; 4] = [b',', b'\t', b';', b'|'];
 

@@ -94,6 +94,28 @@ pub enum ImportError {
     /// No header or no columns.
     #[error("empty source")]
     Empty,
+    /// A header with more columns than the platform accepts.
+    #[error("{found} columns, more than {limit}")]
+    TooManyColumns {
+        /// Columns in the header.
+        found: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A column name longer than the platform accepts.
+    #[error("column name of {chars} characters, more than {limit}")]
+    ColumnNameTooLong {
+        /// The name's first characters.
+        preview: String,
+        /// Its length in characters.
+        chars: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// UTF-16 text (a byte order mark or NUL bytes between characters): saved from Excel or
+    /// Notepad as "Unicode".
+    #[error("utf-16 text")]
+    Utf16,
     /// The header names a column twice (or has an empty name).
     #[error("bad header column {column:?}")]
     BadHeader {
@@ -125,6 +147,9 @@ impl ImportError {
             ImportError::BadJson { .. } => "ingest.bad_json",
             ImportError::SheetNotFound { .. } => "ingest.sheet_not_found",
             ImportError::Empty => "ingest.empty",
+            ImportError::TooManyColumns { .. } => "ingest.too_many_columns",
+            ImportError::ColumnNameTooLong { .. } => "ingest.column_name_too_long",
+            ImportError::Utf16 => "ingest.utf16",
             ImportError::BadHeader { .. } => "ingest.bad_header",
             ImportError::DestinationExists { .. } => "ingest.destination_exists",
             ImportError::Io(_) => "ingest.io",
@@ -154,7 +179,14 @@ impl ImportError {
                 format!("工作簿中没有名为「{name}」的工作表（现有：{}）", available.join("、"))
             }
             ImportError::Empty => "文件为空或没有表头".to_string(),
-            ImportError::BadHeader { column } => format!("表头列名「{column}」为空或重复"),
+            ImportError::TooManyColumns { found, limit } => {
+                format!("表头有 {found} 列，超过上限 {limit} 列：请拆分为多个文件或检查分隔符")
+            }
+            ImportError::ColumnNameTooLong { preview, chars, limit } => {
+                format!("表头列名「{preview}…」长 {chars} 个字符，超过上限 {limit} 个字符：请检查第一行是否为表头")
+            }
+            ImportError::Utf16 => "文件是 UTF-16（Unicode）编码，平台只接受 UTF-8 或 GBK：请在 Excel 中“另存为”选择“CSV UTF-8（逗号分隔）”，或在记事本中“另存为”时将编码选为 UTF-8".to_string(),
+            ImportError::BadHeader { column } => format!("表头列名「{column}」为空、重复或含控制字符、不可见字符"),
             ImportError::DestinationExists { path } => format!("版本对象 {path} 已存在，版本不可覆盖"),
             ImportError::Io(detail) => format!("读写失败：{detail}"),
         }

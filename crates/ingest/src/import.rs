@@ -1,13 +1,17 @@
 //! `import`: one upload becomes one immutable Parquet version in the object store, or nothing.
 //!
 //! The pipeline threads (module `pipeline`) parse, convert and encode; this async function
-//! uploads the encoded chunks as a multipart upload to a staging object (`<dest>.staging`),
-//! and only when every stage succeeded copies it to `dest` and deletes the staging object. On any
-//! error the upload is aborted and the staging object deleted: the store holds no trace of a
-//! failed import. The store is any `ObjectStore` (the platform wraps it to encrypt with SM4).
+//! uploads the encoded chunks as a multipart upload to a staging object of its own
+//! (`<dest>.staging-<pid>-<nanos>-<n>`, so two imports never share one), and only when every stage
+//! succeeded copies it to `dest` — if `dest` does not exist yet: publishing never overwrites — and
+//! deletes the staging object. On any error the upload is aborted and this import's staging object
+//! deleted, and nothing else: the store holds no trace of a failed import, and a failed import
+//! never removes what another one published. The store is any `ObjectStore` (the platform wraps
+//! it to encrypt with SM4).
 
 use std::io::Read;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::thread;
 
@@ -125,7 +129,7 @@ pub async fn import<R: Read + Send + 'static>(
         Err(object_store::Error::NotFound { .. }) => {}
         Err(e) => return Err(io_error(e).into()),
     }
-    let staging = Path::from(format!("{dest}.staging"));
+    let staging = staging_path(dest);
     let shared = Arc::new(Shared::default());
     let (input_tx, input_rx) = sync_channel(2);
     let (output_tx, output_rx) = sync_channel(2);
@@ -226,16 +230,28 @@ pub async fn import<R: Read + Send + 'static>(
         let _ = store.delete(&staging).await;
         return Err(io_error(e).into());
     }
-    let published = match store.copy(&staging, dest).await {
-        Ok(()) => store.delete(&staging).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = published {
-        let _ = store.delete(&staging).await;
-        let _ = store.delete(dest).await;
-        return Err(io_error(e).into());
+    // `copy_if_not_exists` is atomic (a hard link on the local store): either this import
+    // created `dest` or it did not, so an error never leaves a half-published object of ours and
+    // never touches one published by someone else.
+    let published = store.copy_if_not_exists(&staging, dest).await;
+    let _ = store.delete(&staging).await;
+    match published {
+        Ok(()) => {}
+        Err(object_store::Error::AlreadyExists { .. }) => {
+            return Err(ImportError::DestinationExists { path: dest.to_string() }.into());
+        }
+        Err(e) => return Err(io_error(e).into()),
     }
     Ok(outcome_of(dest, &shared, summary, converted, options.today))
+}
+
+/// A staging path no other import uses: the process, the time and a process-wide sequence.
+fn staging_path(dest: &Path) -> Path {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    Path::from(format!("{dest}.staging-{}-{nanos}-{n}", std::process::id()))
 }
 
 /// Spawns a named pipeline thread (names show in profilers and panics).

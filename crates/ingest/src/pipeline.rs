@@ -56,6 +56,16 @@ const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 const ZIP_ENTRY_CHECKED_BYTES: u64 = 10 * 1024 * 1024;
 /// Largest allowed inflation ratio of a large XLSX entry.
 const MAX_ZIP_RATIO: u64 = 100;
+/// Most columns a source may have. Wider headers are refused before anything is allocated for
+/// their rows: a government table with more than a thousand data items is a file to split.
+pub const MAX_COLUMNS: usize = 1024;
+/// Longest column name, in characters (a data item's name, not a paragraph).
+pub const MAX_COLUMN_NAME_CHARS: usize = 100;
+/// Cell bytes one raw batch may hold before it is sent on, whatever the row count: memory per
+/// batch is bounded by bytes, never by the shape the file declares.
+const BATCH_BYTES: usize = 32 * 1024 * 1024;
+/// Cells one raw batch may hold (each costs a `usize` end offset).
+const BATCH_CELLS: usize = 4 * 1024 * 1024;
 
 /// State shared by the pipeline's threads.
 #[derive(Debug, Default)]
@@ -110,17 +120,26 @@ pub struct RawBatch {
 }
 
 impl RawBatch {
-    fn new(columns: usize, rows: usize) -> RawBatch {
-        RawBatch {
-            columns,
-            data: Vec::with_capacity(rows * columns * 8),
-            ends: Vec::with_capacity(rows * columns),
-            lines: Vec::with_capacity(rows),
-        }
+    /// An empty batch for `rows` rows of `columns` cells, its buffers reserved within the byte
+    /// and cell budgets (fallibly: a refused reservation is an error, not an abort).
+    fn new(columns: usize, rows: usize) -> Result<RawBatch, ImportError> {
+        let columns = columns.max(1);
+        let rows = rows.min(BATCH_CELLS / columns).max(1);
+        let mut batch = RawBatch { columns, ..RawBatch::default() };
+        let out_of_memory = |_| ImportError::Io("内存不足，无法分配导入批次".to_string());
+        batch.data.try_reserve_exact((rows * columns * 8).min(BATCH_BYTES)).map_err(out_of_memory)?;
+        batch.ends.try_reserve_exact(rows * columns).map_err(out_of_memory)?;
+        batch.lines.try_reserve_exact(rows).map_err(out_of_memory)?;
+        Ok(batch)
     }
 
     fn rows(&self) -> usize {
         self.lines.len()
+    }
+
+    /// Whether the batch should be sent on: `batch_rows` rows, or the byte or cell budget spent.
+    fn is_full(&self, batch_rows: usize) -> bool {
+        self.rows() >= batch_rows || self.data.len() >= BATCH_BYTES || self.ends.len() >= BATCH_CELLS
     }
 
     /// An empty batch sized like `previous` (so the cell buffer is not regrown batch after batch).
@@ -214,6 +233,9 @@ pub fn read_source<R: Read>(
     let format = SourceFormat::detect(name, &peek);
     summary.format = Some(format);
     let result = match format {
+        SourceFormat::Csv | SourceFormat::JsonLines if crate::detect::looks_utf16(&peek) => {
+            Err(ImportError::Utf16)
+        }
         SourceFormat::Csv | SourceFormat::JsonLines => {
             let encoding = TextEncoding::detect(&peek);
             summary.encoding = Some(encoding);
@@ -257,11 +279,29 @@ pub fn read_source<R: Read>(
     summary
 }
 
-/// Checks header names: non-empty after trimming, unique.
+/// Refuses a header wider than [`MAX_COLUMNS`] (called before anything is allocated per column).
+fn check_width(found: usize) -> Result<(), ImportError> {
+    if found > MAX_COLUMNS {
+        return Err(ImportError::TooManyColumns { found, limit: MAX_COLUMNS });
+    }
+    Ok(())
+}
+
+/// Checks header names: at most [`MAX_COLUMNS`], each non-empty after trimming, at most
+/// [`MAX_COLUMN_NAME_CHARS`] characters, free of control and invisible characters, unique.
 fn header_names(names: Vec<String>) -> Result<Vec<String>, ImportError> {
+    check_width(names.len())?;
     let mut seen = HashSet::new();
     let names: Vec<String> = names.into_iter().map(|n| n.trim().to_string()).collect();
     for name in &names {
+        let chars = name.chars().count();
+        if chars > MAX_COLUMN_NAME_CHARS {
+            let preview: String = name.chars().take(crate::error::VALUE_PREVIEW_CHARS).collect();
+            return Err(ImportError::ColumnNameTooLong { preview, chars, limit: MAX_COLUMN_NAME_CHARS });
+        }
+        if name.chars().any(|c| c.is_control() || is_invisible(c)) {
+            return Err(ImportError::BadHeader { column: name.escape_default().to_string() });
+        }
         if name.is_empty() || !seen.insert(name.as_str()) {
             return Err(ImportError::BadHeader { column: name.clone() });
         }
@@ -270,6 +310,11 @@ fn header_names(names: Vec<String>) -> Result<Vec<String>, ImportError> {
         return Err(ImportError::Empty);
     }
     Ok(names)
+}
+
+/// Zero-width and bidirectional-control characters: invisible in a name, or reordering it.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 fn csv_error(error: csv::Error) -> ImportError {
@@ -301,6 +346,7 @@ fn read_csv<T: Read>(
     if !csv.read_byte_record(&mut record).map_err(csv_error)? {
         return Err(ImportError::Empty);
     }
+    check_width(record.len())?;
     let mut names = Vec::with_capacity(record.len());
     for field in record.iter() {
         let line = record.position().map_or(1, |p| p.line());
@@ -311,7 +357,7 @@ fn read_csv<T: Read>(
     if !send(tx, Input::Header(header)) {
         return Ok(());
     }
-    let mut batch = RawBatch::new(columns, options.batch_rows);
+    let mut batch = RawBatch::new(columns, options.batch_rows)?;
     while csv.read_byte_record(&mut record).map_err(csv_error)? {
         let line = record.position().map_or(0, |p| p.line());
         if record.len() != columns {
@@ -322,7 +368,7 @@ fn read_csv<T: Read>(
             continue;
         }
         batch.push_csv_record(&record, line);
-        if batch.rows() >= options.batch_rows {
+        if batch.is_full(options.batch_rows) {
             let next = RawBatch::like(&batch);
             let full = std::mem::replace(&mut batch, next);
             if shared.full() || !send(tx, Input::Raw(full)) {
@@ -380,7 +426,7 @@ fn read_jsonl<T: Read>(
                 if !send(tx, Input::Header(names.clone())) {
                     return Ok(());
                 }
-                batch = RawBatch::new(names.len(), options.batch_rows);
+                batch = RawBatch::new(names.len(), options.batch_rows)?;
                 header.insert(names)
             }
         };
@@ -403,7 +449,7 @@ fn read_jsonl<T: Read>(
             }
         }
         batch.lines.push(line);
-        if batch.rows() >= options.batch_rows {
+        if batch.is_full(options.batch_rows) {
             let next = RawBatch::like(&batch);
             let full = std::mem::replace(&mut batch, next);
             if shared.full() || !send(tx, Input::Raw(full)) {
@@ -533,7 +579,7 @@ fn read_xlsx(
     if !send(tx, Input::Header(header)) {
         return Ok(());
     }
-    let mut batch = RawBatch::new(columns, options.batch_rows.min(range.height()));
+    let mut batch = RawBatch::new(columns, options.batch_rows.min(range.height()))?;
     let mut cell = Vec::new();
     for (index, row) in rows {
         for column in 0..columns {
@@ -544,7 +590,7 @@ fn read_xlsx(
             batch.push_field(cell.trim_ascii());
         }
         batch.lines.push(first_row + index as u64 + 1);
-        if batch.rows() >= options.batch_rows {
+        if batch.is_full(options.batch_rows) {
             let next = RawBatch::like(&batch);
             let full = std::mem::replace(&mut batch, next);
             if shared.full() || !send(tx, Input::Raw(full)) {

@@ -75,14 +75,7 @@ impl Ctx {
 
     pub fn policy_principal(&self) -> PolicyPrincipal {
         match &self.principal {
-            Some(p) => PolicyPrincipal {
-                user_id: Some(p.user.id),
-                org_id: Some(p.org.id),
-                org_type: p.org.org_type.code().to_owned(),
-                roles: p.user.roles.iter().map(|r| r.code().to_owned()).collect(),
-                region: Some(p.org.region),
-                active: p.user.active && p.org.active,
-            },
+            Some(p) => principal_of(&p.user, &p.org),
             None => PolicyPrincipal::anonymous(),
         }
     }
@@ -103,6 +96,14 @@ impl Ctx {
 
     pub fn allowed(&self, state: &AppState, action: &str, resource: &PolicyResource) -> bool {
         state.authz.is_allowed(&self.policy_principal(), action, resource).unwrap_or(false)
+    }
+
+    /// Whether the caller may open the page a link leads to, as far as the route-level policy decides
+    /// (the page may still refuse a particular object). To-dos and links are shown only where this
+    /// holds: a to-do goes to someone who can act on it.
+    pub fn may_open(&self, state: &AppState, link: &str) -> bool {
+        let Some(p) = self.principal.as_deref() else { return false };
+        may_open_as(state, &self.policy_principal(), &p.org, link)
     }
 
     /// Every path that touches data calls this first (Art. 25(1)): a user without a verified
@@ -188,6 +189,25 @@ async fn load_principal(store: &Store, user_id: i64, via: Via) -> AppResult<Opti
     Ok(Some(Principal { user, org, via }))
 }
 
+/// [`Ctx::may_open`] for someone who is not the caller (the scheduler choosing whom to tell).
+pub fn may_open_as(state: &AppState, principal: &PolicyPrincipal, org: &Organisation, link: &str) -> bool {
+    let resource = PolicyResource::Org { id: org.id, region: org.region };
+    crate::routes::page_for(link)
+        .is_some_and(|spec| state.authz.is_allowed(principal, spec.action, &resource).unwrap_or(false))
+}
+
+/// The policy principal of a user of `org`.
+pub fn principal_of(user: &User, org: &Organisation) -> PolicyPrincipal {
+    PolicyPrincipal {
+        user_id: Some(user.id),
+        org_id: Some(org.id),
+        org_type: org.org_type.code().to_owned(),
+        roles: user.roles.iter().map(|r| r.code().to_owned()).collect(),
+        region: Some(org.region),
+        active: user.active && org.active,
+    }
+}
+
 /// Does this user have to pass a second factor before working?
 pub fn needs_second_factor(state: &AppState, user: &User) -> bool {
     user.totp_enabled || (state.config.production && user.roles.requires_second_factor())
@@ -197,7 +217,7 @@ pub fn needs_second_factor(state: &AppState, user: &User) -> bool {
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let operation_id = random_hex(8).unwrap_or_else(|_| "0000000000000000".into());
     let path = req.uri().path().to_owned();
-    let api = path.starts_with("/api/") || path == "/healthz";
+    let api = path.starts_with("/api/") || path == "/healthz" || path == "/readyz";
     let source_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
     let ctx = Ctx {
         operation_id: operation_id.clone(),
@@ -254,7 +274,9 @@ async fn audit_denial(state: &AppState, audit: &AuditCtx, action: &str, route: &
 fn render_error(mut e: AppError, operation_id: &str, api: bool) -> Response {
     e.operation_id = operation_id.to_owned();
     e.api = api;
-    if e.status == StatusCode::UNAUTHORIZED && !api {
+    // A page without a session goes to the login page; one with a bad bearer token is told so
+    // (the browser would send the same header to /login again, and be redirected forever).
+    if e.status == StatusCode::UNAUTHORIZED && !api && e.code != "auth.bad_token" {
         return Redirect::to("/login").into_response();
     }
     e.render()

@@ -59,6 +59,16 @@ impl AppError {
         AppError::new(StatusCode::CONFLICT, code, message)
     }
 
+    /// 503: the database cannot be reached (answered within the pool's acquire timeout, not
+    /// after the client gives up). Nothing was written; the request can be repeated.
+    pub fn unavailable() -> AppError {
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "db.unavailable",
+            "数据库暂时无法连接，本次操作未执行，已有数据不受影响；请稍后重试",
+        )
+    }
+
     pub fn internal(detail: impl std::fmt::Display) -> AppError {
         tracing::error!(error = %detail, "internal error");
         AppError::new(
@@ -86,6 +96,10 @@ impl From<StoreError> for AppError {
                 AppError::conflict("user.duplicate_username", "该登录名已被使用")
             }
             StoreError::Conflict(what) => AppError::conflict("conflict", format!("记录已存在：{what}")),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                AppError::unavailable()
+            }
             other => AppError::internal(other),
         }
     }

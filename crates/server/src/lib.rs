@@ -157,6 +157,8 @@ pub struct AppState {
     pub checkpoints: Arc<CheckpointLog>,
     /// The object store holding dataset versions, SM4-encrypted at rest.
     pub objects: Arc<dyn object_store::ObjectStore>,
+    /// The directory under `objects` (for the sweep of staging files, which the store hides).
+    pub objects_dir: PathBuf,
     /// Email/SMS channel for notifications (default: the log).
     pub notifier: Arc<dyn scheduler::Notifier>,
     /// The sandbox: pseudonym secret (`data_dir/keys/sandbox.key`), limits, dummy tables, runs.
@@ -189,6 +191,7 @@ impl AppState {
             verifier: Arc::new(auth::FormatOnlyVerifier),
             checkpoints: Arc::new(CheckpointLog::new(checkpoint_file)),
             objects: services::datasets::open_objects(data_dir)?,
+            objects_dir: data_dir.join("objects"),
             notifier: Arc::new(scheduler::LogNotifier),
             sandbox,
         })
@@ -219,6 +222,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Longest time the audit head stays unsigned after it moved.
+const CHECKPOINT_SECONDS: u64 = 1;
+
 /// Period of the scheduler tick (date-driven state changes).
 const SCHEDULER_SECONDS: u64 = 300;
 
@@ -233,6 +239,16 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The head is signed at every start: records a crash left unsigned are signed before anything
+    // else is written.
+    if let Err(e) = state.checkpoint().await {
+        tracing::error!(error = %e, "start-up audit checkpoint failed");
+    }
+    match services::sweep::sweep_all(&state).await {
+        Ok(r) if r == services::sweep::SweepReport::default() => {}
+        Ok(r) => tracing::info!(?r, "swept objects interrupted imports left"),
+        Err(e) => tracing::error!(error = %e.message, "sweeping the object store failed"),
+    }
     let cp_state = state.clone();
     let mut head = state.store.watch_head();
     let checkpointer = tokio::spawn(async move {
@@ -240,8 +256,9 @@ pub async fn serve_on(
             if head.changed().await.is_err() {
                 break;
             }
-            // Coalesce bursts: one signature per few seconds at most.
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            // Coalesce bursts, but keep the unsigned tail short: one signature per second at most,
+            // so a crash leaves at most about a second of records unsigned.
+            tokio::time::sleep(std::time::Duration::from_secs(CHECKPOINT_SECONDS)).await;
             if let Err(e) = cp_state.checkpoint().await {
                 tracing::error!(error = %e, "audit checkpoint failed");
             }

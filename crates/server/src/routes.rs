@@ -52,7 +52,8 @@ pub const ROUTES: &[RouteSpec] = &[
     page(Method::GET, "/login/totp", "public.view", "动态口令验证页"),
     page(Method::POST, "/login/totp", "public.view", "动态口令验证"),
     page(Method::GET, "/static/{file}", "public.view", "静态资源"),
-    api(Method::GET, "/healthz", "public.view", "Health check").io(None, Some("Health")),
+    api(Method::GET, "/healthz", "public.view", "Liveness: the process answers").io(None, Some("Health")),
+    api(Method::GET, "/readyz", "public.view", "Readiness: the database answers within 1 s").io(None, Some("Health")),
     api(Method::GET, "/api/v1/openapi.json", "public.view", "This API description").io(None, None),
     // Every signed-in user.
     page(Method::GET, "/", "desk.view", "工作台"),
@@ -449,4 +450,36 @@ pub const ROUTES: &[RouteSpec] = &[
 /// Finds the row for a matched path and method.
 pub fn find(method: &Method, path: &str) -> Option<&'static RouteSpec> {
     ROUTES.iter().find(|r| r.method == *method && r.path == path)
+}
+
+/// The page (GET) a concrete link leads to: its pattern matches segment by segment (`{id}` takes
+/// any non-empty segment); among several matches the one with the most literal segments wins, as
+/// in the router (`/catalog/new` before `/catalog/{id}`). Query and fragment are ignored.
+pub fn page_for(link: &str) -> Option<&'static RouteSpec> {
+    let path = link.split(['?', '#']).next().unwrap_or(link);
+    let segments: Vec<&str> = path.split('/').collect();
+    ROUTES
+        .iter()
+        .filter(|r| r.method == Method::GET && r.kind == Kind::Page)
+        .filter_map(|r| {
+            let pattern: Vec<&str> = r.path.split('/').collect();
+            if pattern.len() != segments.len() {
+                return None;
+            }
+            let mut literal = 0;
+            for (p, s) in pattern.iter().zip(&segments) {
+                if p.starts_with('{') && p.ends_with('}') {
+                    if s.is_empty() {
+                        return None;
+                    }
+                } else if p == s {
+                    literal += 1;
+                } else {
+                    return None;
+                }
+            }
+            Some((literal, r))
+        })
+        .max_by_key(|(literal, _)| *literal)
+        .map(|(_, r)| r)
 }

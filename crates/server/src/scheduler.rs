@@ -43,6 +43,8 @@ pub struct TickReport {
     /// Organisation to-dos (filings, registrations, reviews …) that passed their deadline: their
     /// people were told, once.
     pub tasks_overdue_notified: usize,
+    /// Staging and part files interrupted imports left in the object store, deleted.
+    pub staging_swept: usize,
 }
 
 /// Tells the people of each organisation whose to-do passed its deadline (in the platform and through
@@ -51,6 +53,7 @@ async fn notify_overdue_tasks(state: &AppState, now: chrono::DateTime<chrono::Ut
     let today = crate::web::beijing_date(now);
     let mut n = 0;
     for task in state.store.overdue_unnotified_tasks(today).await? {
+        let org = state.store.org(task.org_id).await?;
         let people: Vec<User> = state
             .store
             .users_of_org(task.org_id)
@@ -58,6 +61,9 @@ async fn notify_overdue_tasks(state: &AppState, now: chrono::DateTime<chrono::Ut
             .into_iter()
             .filter(|u| u.active)
             .filter(|u| task.role.as_deref().is_none_or(|r| u.roles.iter().any(|x| x.code() == r)))
+            .filter(|u| {
+                crate::context::may_open_as(state, &crate::context::principal_of(u, &org), &org, &task.link)
+            })
             .collect();
         let title = format!("已逾期：{}", task.title);
         let mut tx = state.store.begin(now, &yunshu_store::AuditCtx::system("scheduler")).await?;
@@ -89,5 +95,6 @@ pub async fn tick(state: &AppState) -> AppResult<TickReport> {
         data_use_expired: crate::services::data_use::expire_lapsed(state, now).await?,
         // Last: the jobs above close the tasks they settle (a lapsed application's supplement).
         tasks_overdue_notified: notify_overdue_tasks(state, now).await?,
+        staging_swept: crate::services::sweep::sweep_staging(state).await?,
     })
 }

@@ -112,6 +112,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/login/totp", ALL),
     ("GET", "/static/{file}", ALL),
     ("GET", "/healthz", ALL),
+    ("GET", "/readyz", ALL),
     ("GET", "/api/v1/openapi.json", ALL),
     ("GET", "/", SIGNED),
     ("POST", "/logout", SIGNED),
@@ -401,7 +402,7 @@ async fn every_route_has_a_row_and_every_persona_gets_what_the_policy_says() {
         for (method, pattern, expected) in &rows {
             let path = fill(pattern, org_id, user_id);
             let url = format!("{}{path}", app.url);
-            let api = path.starts_with("/api/") || path == "/healthz";
+            let api = path.starts_with("/api/") || path == "/healthz" || path == "/readyz";
             let req = match *method {
                 "GET" => client.get(&url),
                 "POST" | "PUT" => {

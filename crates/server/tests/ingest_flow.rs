@@ -282,6 +282,41 @@ async fn every_bad_file_class_is_refused_with_line_and_column_and_writes_nothing
         ("zip bomb", "e.xlsx", zip_bomb, "ingest.zip_bomb", vec![]),
         ("not parquet", "f.parquet", b"PAR1 this is not parquet".to_vec(), "ingest.not_parquet", vec![]),
         ("empty", "g.csv", Vec::new(), "ingest.empty", vec![]),
+        (
+            // 690 KB with 100 000 columns: refused before anything is allocated for its rows.
+            "100 000 columns",
+            "h.csv",
+            (0..100_000).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",").into_bytes(),
+            "ingest.too_many_columns",
+            vec!["100000 列", "1024"],
+        ),
+        (
+            "one 900 KB column name",
+            "i.csv",
+            vec![b'x'; 900 * 1024],
+            "ingest.column_name_too_long",
+            vec!["100 个字符"],
+        ),
+        (
+            "UTF-16",
+            "j.csv",
+            {
+                let mut b = vec![0xFF, 0xFE];
+                for unit in format!("{HEADER}\n{}", good_row(1)).encode_utf16() {
+                    b.extend_from_slice(&unit.to_le_bytes());
+                }
+                b
+            },
+            "ingest.utf16",
+            vec!["UTF-16", "UTF-8"],
+        ),
+        (
+            "NUL in a column name",
+            "k.csv",
+            format!("{}\u{0}x\n{}", HEADER, good_row(1)).into_bytes(),
+            "ingest.bad_header",
+            vec!["表头"],
+        ),
     ];
     for (what, name, body, code, words) in cases {
         let r = upload(&app, &amr, id, name, body).await;

@@ -286,7 +286,10 @@ async fn a_deactivated_user_cannot_log_in() {
     assert!(body.contains("已停用"));
     // The deactivation is in the user's history.
     let recs = app.state.store.audit_recent(Some(("user", &id.to_string())), 5).await.unwrap();
-    assert_eq!(recs[0].record.action, "user.deactivate");
+    assert!(recs.iter().any(|r| r.record.action == "user.deactivate"), "no deactivation in the history");
+    // And the refused sign-in (after the guess was counted).
+    assert_eq!(recs[0].record.action, "auth.login");
+    assert_eq!(recs[0].record.result, "denied");
     app.stop().await;
 }
 

@@ -122,14 +122,19 @@ impl Store {
     /// Signs the current head and records the checkpoint in the database (the caller also appends it
     /// to the checkpoint file outside the database). Returns `None` when the head is already
     /// checkpointed.
+    /// The sequence number of the newest signed checkpoint (0: none yet).
+    pub async fn last_checkpoint_seq(&self) -> Result<i64> {
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoint").fetch_one(self.pool()).await?;
+        Ok(last.unwrap_or(0))
+    }
+
     pub async fn checkpoint_head(&self, now: DateTime<Utc>) -> Result<Option<Checkpoint>> {
         let (seq, head) = self.audit_head().await?;
         if seq == 0 {
             return Ok(None);
         }
-        let last: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoint").fetch_one(self.pool()).await?;
-        if last == Some(seq) {
+        if self.last_checkpoint_seq().await? == seq {
             return Ok(None);
         }
         let cp = self
@@ -144,6 +149,45 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(Some(cp))
+    }
+
+    /// Objects whose creation has no audit record: organisations, users, resources and dataset
+    /// versions (`kind id`, at most `limit`). The chain proves that records were not altered; this
+    /// proves that records behind the data were not cut away together with the chain's tail (a
+    /// head reset in a copy of the database would leave the chain itself consistent).
+    pub async fn unaudited_objects(&self, limit: i64) -> Result<Vec<String>> {
+        const CHECKS: &[(&str, &str)] = &[
+            (
+                "org",
+                "SELECT CAST(o.id AS TEXT) FROM org o WHERE NOT EXISTS (SELECT 1 FROM audit_log a \
+                 WHERE a.object_type = 'org' AND a.object_id = CAST(o.id AS TEXT) AND a.action = 'org.create') \
+                 ORDER BY o.id LIMIT $1",
+            ),
+            (
+                "user",
+                "SELECT CAST(u.id AS TEXT) FROM app_user u WHERE NOT EXISTS (SELECT 1 FROM audit_log a \
+                 WHERE a.object_type = 'user' AND a.object_id = CAST(u.id AS TEXT) AND a.action = 'user.create') \
+                 ORDER BY u.id LIMIT $1",
+            ),
+            (
+                "resource",
+                "SELECT CAST(r.id AS TEXT) FROM data_resource r WHERE NOT EXISTS (SELECT 1 FROM audit_log a \
+                 WHERE a.object_type = 'resource' AND a.object_id = CAST(r.id AS TEXT) \
+                 AND a.action IN ('resource.create', 'resource.backflow_copy')) ORDER BY r.id LIMIT $1",
+            ),
+            (
+                "dataset_version",
+                "SELECT CAST(v.id AS TEXT) FROM dataset_version v WHERE NOT EXISTS (SELECT 1 FROM audit_log a \
+                 WHERE a.object_type = 'resource' AND a.object_id = CAST(v.resource_id AS TEXT) \
+                 AND a.action = 'dataset.import') ORDER BY v.id LIMIT $1",
+            ),
+        ];
+        let mut missing = Vec::new();
+        for (kind, sql) in CHECKS {
+            let ids: Vec<String> = sqlx::query_scalar(*sql).bind(limit).fetch_all(self.pool()).await?;
+            missing.extend(ids.into_iter().map(|id| format!("{kind} {id}")));
+        }
+        Ok(missing)
     }
 
     pub async fn audit_count(&self) -> Result<i64> {

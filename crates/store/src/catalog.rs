@@ -442,26 +442,36 @@ fn bool_i(b: bool) -> i64 {
 
 impl Tx {
     /// The next value of a named counter (resource sequences, registration code sequences).
+    ///
+    /// One statement on both backends: the upsert takes the row's lock (PostgreSQL) or runs under
+    /// the write transaction (SQLite), so concurrent writers get consecutive values instead of a
+    /// read-then-write race on the primary key.
     pub async fn next_counter(&mut self, name: &str) -> Result<u64> {
-        let current: Option<i64> = sqlx::query_scalar("SELECT value FROM counter WHERE name = $1")
-            .bind(name)
-            .fetch_optional(self.conn())
-            .await?;
-        let next = current.unwrap_or(0) + 1;
-        if current.is_some() {
-            sqlx::query("UPDATE counter SET value = $1 WHERE name = $2")
-                .bind(next)
-                .bind(name)
-                .execute(self.conn())
-                .await?;
-        } else {
-            sqlx::query("INSERT INTO counter (name, value) VALUES ($1, $2)")
-                .bind(name)
-                .bind(next)
-                .execute(self.conn())
-                .await?;
-        }
+        let next: i64 = sqlx::query_scalar(
+            "INSERT INTO counter (name, value) VALUES ($1, 1) \
+             ON CONFLICT (name) DO UPDATE SET value = counter.value + 1 RETURNING value",
+        )
+        .bind(name)
+        .fetch_one(self.conn())
+        .await?;
         u64::try_from(next).map_err(|_| corrupt("counter"))
+    }
+
+    /// The next version number of a resource, taken in the transaction that records the version:
+    /// the counter starts above any version already stored (versions recorded before the counter
+    /// existed, or copied by backflow) and its row lock orders concurrent imports, so two imports
+    /// into one resource get different numbers and a rolled-back import leaves no gap.
+    pub async fn next_version_no(&mut self, resource_id: i64) -> Result<i64> {
+        let next: i64 = sqlx::query_scalar(
+            "INSERT INTO counter (name, value) \
+             SELECT $1, COALESCE(MAX(version_no), 0) + 1 FROM dataset_version WHERE resource_id = $2 \
+             ON CONFLICT (name) DO UPDATE SET value = counter.value + 1 RETURNING value",
+        )
+        .bind(format!("version:{resource_id}"))
+        .bind(resource_id)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(next)
     }
 
     /// Catalogues a new resource (status 未登记). Returns its id and resource code.

@@ -146,16 +146,6 @@ impl Store {
         version_from_row(&row)
     }
 
-    /// The number the next version of a resource gets (versions are never renumbered).
-    pub async fn next_version_no(&self, resource_id: i64) -> Result<i64> {
-        let n: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version_no) FROM dataset_version WHERE resource_id = $1")
-                .bind(resource_id)
-                .fetch_one(self.pool())
-                .await?;
-        Ok(n.unwrap_or(0) + 1)
-    }
-
     pub async fn rules_of(&self, resource_id: i64) -> Result<Vec<RuleRecord>> {
         let rows = sqlx::query(
             "SELECT id, resource_id, column_name, check_code, params, severity FROM quality_rule \
@@ -177,12 +167,23 @@ impl Store {
             })
             .collect()
     }
+
+    /// The object paths recorded for a resource's versions (every status: a version waiting for
+    /// acceptance keeps its object; a discarded one had it deleted).
+    pub async fn object_paths_of(&self, resource_id: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT object_path FROM dataset_version WHERE resource_id = $1")
+            .bind(resource_id)
+            .fetch_all(self.pool())
+            .await?)
+    }
 }
 
 impl Tx {
     /// Records a version. The object was written before (import is all or nothing); when this
-    /// transaction fails, the caller deletes the object.
-    pub async fn insert_version(&mut self, version_no: i64, v: &NewVersion) -> Result<i64> {
+    /// transaction fails, the caller deletes the object. The version number is taken here, in
+    /// the same transaction ([`Tx::next_version_no`]); returns the row id and that number.
+    pub async fn insert_version(&mut self, v: &NewVersion) -> Result<(i64, i64)> {
+        let version_no = self.next_version_no(v.resource_id).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO dataset_version (resource_id, version_no, object_path, source_name, source_format, \
              encoding, delimiter, sheet, row_count, source_bytes, sm3, schema_json, differences_json, \
@@ -227,7 +228,7 @@ impl Tx {
             }),
         ))
         .await?;
-        Ok(id)
+        Ok((id, version_no))
     }
 
     /// Accepts or discards a version waiting for acceptance of its schema differences.

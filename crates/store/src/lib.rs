@@ -76,6 +76,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database could not be reached (no connection within the acquire timeout, a
+    /// broken connection), rather than a fault of the request or of the data.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+            )
+        )
+    }
+
     /// Maps unique-constraint violations to [`StoreError::Conflict`] so callers can answer 409.
     fn from_insert(e: sqlx::Error, what: &'static str) -> StoreError {
         if let sqlx::Error::Database(db) = &e
@@ -86,6 +100,9 @@ impl StoreError {
         StoreError::Db(e)
     }
 }
+
+/// How long a request waits for a PostgreSQL connection before it is answered "unavailable".
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -132,22 +149,28 @@ impl Store {
     pub async fn open(url: &str, key: Arc<AuditKey>) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let mut opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let mut opts = AnyPoolOptions::new();
         opts = match backend {
-            Backend::Sqlite => opts.max_connections(8).after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    // WAL for concurrent readers; FULL so that a returned commit is on disk (the
-                    // audit log's durability promise); busy_timeout for the CLI running beside a server.
-                    sqlx::raw_sql(
-                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+            Backend::Sqlite => opts
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        // WAL for concurrent readers; FULL so that a returned commit is on disk (the
+                        // audit log's durability promise); busy_timeout for the CLI running beside a server.
+                        sqlx::raw_sql(
+                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
                          PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
-                    )
-                    .execute(conn)
-                    .await?;
-                    Ok(())
-                })
-            }),
-            Backend::Postgres => opts.max_connections(16),
+                        )
+                        .execute(conn)
+                        .await?;
+                        Ok(())
+                    })
+                }),
+            // A PostgreSQL that cannot be reached is answered with a 503 within the acquire
+            // timeout (sqlx retries connecting until then), not after the client gave up; the pool
+            // reconnects by itself when the server is back.
+            Backend::Postgres => opts.max_connections(16).acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT),
         };
         let pool = opts.connect(url).await?;
         let (head_tx, _) = tokio::sync::watch::channel(0);

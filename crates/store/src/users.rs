@@ -300,19 +300,49 @@ impl Tx {
     }
 
     /// Records a failed login; locks the account when the limit is reached.
-    pub async fn login_failed(
+    /// Takes one of an account's `max_failures` guesses, before the password (or one-time code) is
+    /// checked: one conditional update, so however many requests arrive at once, at most
+    /// `max_failures` of them are verified until the account is locked or a guess succeeds.
+    /// `None`: no guess left (locked, or the others are being checked) — refuse without checking.
+    pub async fn reserve_login_attempt(
         &mut self,
         user_id: i64,
         max_failures: i64,
-        lock_until: DateTime<Utc>,
-    ) -> Result<bool> {
-        let failures: i64 = sqlx::query_scalar(
-            "UPDATE app_user SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        let attempt: Option<i64> = sqlx::query_scalar(
+            "UPDATE app_user SET failed_logins = failed_logins + 1 \
+             WHERE id = $1 AND failed_logins < $2 AND (locked_until IS NULL OR locked_until <= $3) \
+             RETURNING failed_logins",
         )
         .bind(user_id)
-        .fetch_one(self.conn())
+        .bind(max_failures)
+        .bind(ts(now))
+        .fetch_optional(self.conn())
         .await?;
-        let locked = failures >= max_failures;
+        if let Some(attempt) = attempt {
+            self.audit(Change {
+                action: "auth.login",
+                object_type: "user",
+                object_id: user_id.to_string(),
+                result: "attempt",
+                summary: json!({"attempt": attempt, "of": max_failures}),
+            })
+            .await?;
+        }
+        Ok(attempt)
+    }
+
+    /// A reserved guess (`attempt`, from [`Tx::reserve_login_attempt`]) failed: the account is
+    /// locked until `lock_until` when it was the last one allowed. Returns whether it was locked.
+    pub async fn login_failed(
+        &mut self,
+        user_id: i64,
+        attempt: i64,
+        max_failures: i64,
+        lock_until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let locked = attempt >= max_failures;
         if locked {
             sqlx::query("UPDATE app_user SET locked_until = $1, failed_logins = 0 WHERE id = $2")
                 .bind(ts(lock_until))
@@ -325,7 +355,7 @@ impl Tx {
             object_type: "user",
             object_id: user_id.to_string(),
             result: "denied",
-            summary: json!({"reason": "bad_password", "failures": failures, "locked": locked}),
+            summary: json!({"reason": "bad_password", "failures": attempt, "locked": locked}),
         })
         .await?;
         Ok(locked)

@@ -15,6 +15,7 @@ pub mod verifications;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -33,6 +34,7 @@ use crate::services::{self, Decision};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
         .route("/api/v1/me", get(me))
         .route("/api/v1/todo", get(todo))
@@ -171,16 +173,31 @@ pub struct Health {
     pub database: &'static str,
 }
 
-async fn healthz(State(state): State<AppState>) -> AppResult<axum::Json<Health>> {
-    state.store.audit_head().await?;
-    Ok(axum::Json(Health {
-        status: "ok",
-        database: match state.store.backend() {
-            yunshu_store::Backend::Sqlite => "sqlite",
-            yunshu_store::Backend::Postgres => "postgres",
-        },
-    }))
+fn backend_name(state: &AppState) -> &'static str {
+    match state.store.backend() {
+        yunshu_store::Backend::Sqlite => "sqlite",
+        yunshu_store::Backend::Postgres => "postgres",
+    }
 }
+
+/// Liveness: the process answers. It does not touch the database, so a database outage does not
+/// make a supervisor restart a process that will recover by itself.
+async fn healthz(State(state): State<AppState>) -> axum::Json<Health> {
+    axum::Json(Health { status: "ok", database: backend_name(&state) })
+}
+
+/// Readiness: the database answers within [`READY_TIMEOUT`]; otherwise 503 with `status`
+/// "unavailable" (within that second, whatever the pool's own timeouts).
+async fn readyz(State(state): State<AppState>) -> Response {
+    let ready = tokio::time::timeout(READY_TIMEOUT, state.store.audit_head()).await;
+    let ok = matches!(ready, Ok(Ok(_)));
+    let body = Health { status: if ok { "ok" } else { "unavailable" }, database: backend_name(&state) };
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body)).into_response()
+}
+
+/// How long the readiness check waits for the database.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 // ---------------------------------------------------------------------------------------------
 // Wire types.
@@ -310,7 +327,15 @@ pub async fn todo_items(
         ));
     }
     let roles: Vec<&str> = p.user.roles.iter().map(|r| r.code()).collect();
-    for t in state.store.open_tasks_for(p.org.id, &roles).await? {
+    // An organisation's to-do goes to those of its people who can act on it: whose roles open the
+    // page it leads to (an accountant is not sent to a filing it cannot see).
+    for t in state
+        .store
+        .open_tasks_for(p.org.id, &roles)
+        .await?
+        .into_iter()
+        .filter(|t| ctx.may_open(state, &t.link))
+    {
         let l = left(t.due);
         out.push((
             TodoItem {

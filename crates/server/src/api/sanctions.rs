@@ -195,6 +195,8 @@ pub async fn access(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<i64>,
 ) -> AppResult<axum::Json<AccessView>> {
+    // A scenario that does not exist is a 404, not "no access".
+    state.store.scenario(id).await?;
     let d = svc::developer_access(&state, ctx.me()?.org.id, id, ctx.today()).await?;
     Ok(axum::Json(AccessView {
         scenario_id: id,

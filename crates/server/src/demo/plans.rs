@@ -109,8 +109,12 @@ async fn seed_plan(
     Ok(id)
 }
 
-/// Seeds the plans and the full record of the operator's agreement. Runs after `seed_onboarding`.
+/// Seeds the plans and the full record of the operator's agreement unless plans exist already (a
+/// restart on the same data directory seeds nothing twice). Runs after `seed_onboarding`.
 pub async fn seed_plans(state: &AppState, now: DateTime<Utc>) -> Result<(), SeedError> {
+    if !state.store.plans().await?.is_empty() {
+        return Ok(());
+    }
     seed_plan(
         state,
         "agency.clerk",

@@ -131,7 +131,7 @@ pub async fn decide(
         let mut new = v.new.clone();
         new.resource_id = copy;
         new.object_path = to.to_string();
-        tx.insert_version(1, &new).await?;
+        tx.insert_version(&new).await?;
     }
     tx.decide_backflow(&b, consent, reason, copy).await.map_err(|e| match e {
         StoreError::Conflict(_) => AppError::conflict("backflow.decided", "该回流申请已处理"),

@@ -210,8 +210,17 @@ pub async fn import_into<R: Read + Send + 'static>(
         .map(|x| to_rule(x, r.meta.update_cycle))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|m| AppError::conflict("quality_rule.invalid", m))?;
-    let version_no = state.store.next_version_no(r.id).await?;
-    let dest = ObjectPath::from(format!("resources/{}/v{version_no}.parquet", r.id));
+    // The object gets a name of its own before the version has a number: the number is taken in
+    // the transaction that records the version, so concurrent imports into one resource each get
+    // theirs and never share (or clean up) one another's object.
+    let mut token = [0u8; 8];
+    getrandom::fill(&mut token).map_err(AppError::internal)?;
+    let dest = ObjectPath::from(format!(
+        "resources/{}/{}-{}.parquet",
+        r.id,
+        now.format("%Y%m%d%H%M%S"),
+        hex::encode(token)
+    ));
     let mut options = ImportOptions::new(state.config.upload_limit, crate::web::beijing_date(now));
     options.sheet = sheet.filter(|s| !s.trim().is_empty());
     options.expected = Some(expected_columns(&r));
@@ -247,13 +256,15 @@ pub async fn import_into<R: Read + Send + 'static>(
     };
     let recorded = async {
         let mut tx = state.store.begin(now, audit).await?;
-        let vid = tx.insert_version(version_no, &v).await?;
+        let recorded = tx.insert_version(&v).await?;
         tx.commit().await?;
-        Ok::<i64, yunshu_store::StoreError>(vid)
+        Ok::<(i64, i64), yunshu_store::StoreError>(recorded)
     }
     .await;
     match recorded {
-        Ok(version_id) => Ok(Imported { version_id, version_no, status, rows: outcome.row_count }),
+        Ok((version_id, version_no)) => {
+            Ok(Imported { version_id, version_no, status, rows: outcome.row_count })
+        }
         Err(e) => {
             // Nothing half-imported: the object goes when its record could not be written.
             let _ = state.objects.delete(&dest).await;

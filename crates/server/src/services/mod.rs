@@ -26,6 +26,7 @@ pub mod onboarding;
 pub mod plans;
 pub mod sanctions;
 pub mod sandbox;
+pub mod sweep;
 pub mod verifications;
 
 use crate::AppState;

@@ -511,6 +511,15 @@ pub struct ProjectPage {
     pub error: String,
     /// The combined grade of a previewed grant (empty unless previewing).
     pub preview: String,
+    /// Requests (cited by assessments) whose page the viewer may open.
+    pub openable_requests: Vec<i64>,
+}
+
+impl ProjectPage {
+    /// Whether to link request `id` (a link is shown only where the viewer may follow it).
+    pub fn may_open_request(&self, id: &i64) -> bool {
+        self.openable_requests.contains(id)
+    }
 }
 
 async fn project_page(
@@ -581,6 +590,14 @@ async fn project_page(
             }
         }
     }
+    let mut openable_requests = Vec::new();
+    for a in &p.assessments {
+        if !openable_requests.contains(&a.request_id)
+            && svc::request_for(state, ctx, a.request_id, "data_use.view").await.is_ok()
+        {
+            openable_requests.push(a.request_id);
+        }
+    }
     Ok(ProjectPage {
         l,
         p,
@@ -592,6 +609,7 @@ async fn project_page(
         history: history(state, "sandbox_project", &id.to_string()).await?,
         error: error.map(|e| e.message).unwrap_or_default(),
         preview: String::new(),
+        openable_requests,
     })
 }
 

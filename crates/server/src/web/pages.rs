@@ -96,15 +96,35 @@ pub async fn login(
     if user.locked_until.is_some_and(|until| until > ctx.now) {
         return Ok(refuse(BAD_LOGIN));
     }
+    // The guess is counted before it is checked, so parallel requests cannot check more than the
+    // allowed number of passwords between two lockouts.
+    let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+    let attempt = tx.reserve_login_attempt(user.id, state.config.lockout_failures, ctx.now).await?;
+    tx.commit().await?;
+    let Some(attempt) = attempt else {
+        return Ok(refuse(BAD_LOGIN));
+    };
     if !verify_password(&f.password, &user.password_hash) {
         let lock_until = ctx.now + Duration::minutes(state.config.lockout_minutes);
         let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
-        tx.login_failed(user.id, state.config.lockout_failures, lock_until).await?;
+        tx.login_failed(user.id, attempt, state.config.lockout_failures, lock_until).await?;
         tx.commit().await?;
         return Ok(refuse(BAD_LOGIN));
     }
     let org = state.store.org(user.org_id).await?;
     if !user.active || !org.active {
+        // The right password: the guess is given back, and the refusal recorded.
+        let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+        tx.login_succeeded(user.id).await?;
+        tx.audit(yunshu_store::Change {
+            action: "auth.login",
+            object_type: "user",
+            object_id: user.id.to_string(),
+            result: "denied",
+            summary: json!({"reason": "inactive"}),
+        })
+        .await?;
+        tx.commit().await?;
         return Ok(refuse("账号已停用，请联系本单位管理员"));
     }
     let secret = auth::random_hex(32)?;
@@ -165,15 +185,25 @@ pub async fn totp(
         tx.commit().await?;
         return Ok(Redirect::to("/login").into_response());
     }
+    // As for passwords: the guess is counted before the code is checked.
+    let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
+    let attempt = tx.reserve_login_attempt(p.user.id, state.config.lockout_failures, ctx.now).await?;
+    let Some(attempt) = attempt else {
+        tx.end_session(&secret, p.user.id).await?;
+        tx.commit().await?;
+        return Ok(Redirect::to("/login").into_response());
+    };
+    tx.commit().await?;
     let ok = p.user.totp_secret.as_deref().is_some_and(|s| auth::totp_check(s, ctx.now.timestamp(), &f.code));
     let mut tx = state.store.begin(ctx.now, &ctx.audit()).await?;
     if ok {
+        tx.login_succeeded(p.user.id).await?;
         tx.mark_second_factor(&secret, p.user.id).await?;
         tx.commit().await?;
         return Ok(Redirect::to("/").into_response());
     }
     let lock_until = ctx.now + Duration::minutes(state.config.lockout_minutes);
-    if tx.login_failed(p.user.id, state.config.lockout_failures, lock_until).await? {
+    if tx.login_failed(p.user.id, attempt, state.config.lockout_failures, lock_until).await? {
         tx.end_session(&secret, p.user.id).await?;
         tx.commit().await?;
         return Ok(Redirect::to("/login").into_response());

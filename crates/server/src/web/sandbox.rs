@@ -185,6 +185,8 @@ pub struct OutputPage {
     pub l: Layout,
     pub o: OutputView,
     pub project_name: String,
+    /// The viewer may open the project's page (its parties; not the operator's reviewers).
+    pub project_link: bool,
     /// The reviewer may act (pending, staff of the operator with the reviewer role, not the requester).
     pub can_review: bool,
     /// The values, shown to the operator's reviewers only (each look audited).
@@ -224,6 +226,9 @@ async fn output_page(state: &AppState, ctx: &Ctx, id: i64, error: Option<AppErro
             && me.org.id == project.project.developer
             && ctx.allowed(state, "sandbox.download", &res),
         project_name: project.project.name.clone(),
+        project_link: crate::services::data_use::project_for(state, ctx, project.id, "project.view")
+            .await
+            .is_ok(),
         o,
         columns,
         rows,

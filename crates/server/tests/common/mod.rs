@@ -64,7 +64,18 @@ impl TestApp {
     }
 
     pub async fn spawn_with(config: Config, now: DateTime<Utc>) -> TestApp {
+        TestApp::spawn_rewriting(config, now, |url| url.to_owned()).await
+    }
+
+    /// As [`TestApp::spawn_with`], the server reaching its database at `rewrite(url)` (through a
+    /// proxy the test controls, say).
+    pub async fn spawn_rewriting(
+        config: Config,
+        now: DateTime<Utc>,
+        rewrite: impl Fn(&str) -> String,
+    ) -> TestApp {
         let (db_url, dir, pg) = database().await;
+        let db_url = rewrite(&db_url);
         let key = AuditKey::load_or_create(&dir.join("keys/audit-signing.key")).unwrap();
         let store = Store::open(&db_url, Arc::new(key)).await.unwrap();
         yunshu_server::demo::seed(&store, now).await.unwrap();
