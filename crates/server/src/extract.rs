@@ -195,6 +195,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     }
 }
 
+/// Query string parameters (checked and answered like form fields).
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or_default();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            check_text(&key, &value)?;
+        }
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer).map(Query).map_err(|e| {
+            let path = e.path().to_string();
+            invalid_fields(if path == "." { None } else { Some(path) }, &e.into_inner().to_string())
+        })
+    }
+}
+
 /// Path parameters.
 pub struct Path<T>(pub T);
 

@@ -1,7 +1,7 @@
 //! Calendar endpoints: period arithmetic for clients, and loading a year's official schedule.
 
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use yunshu_domain::calendar::{DayKind, ScheduleDay, YearSchedule};
@@ -9,7 +9,7 @@ use yunshu_domain::calendar::{DayKind, ScheduleDay, YearSchedule};
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PeriodQuery {

@@ -2,7 +2,7 @@
 //! the public catalogue search. Same services as the pages.
 
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use yunshu_store::catalog::{RegistrationRecord, ResourceRecord};
@@ -11,7 +11,7 @@ use super::Created;
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::services::catalog::{
     self as svc, ItemsInput, NegativeInput, NegativeReviewInput, RegMove, RegMoveInput, RegistrationInput,
     ResourceForm,

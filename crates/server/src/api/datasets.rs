@@ -4,7 +4,7 @@
 
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use super::Created;
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::services::catalog::resource_for;
 use crate::services::datasets::{self as svc, ChannelReader, RuleInput};
 

@@ -5,8 +5,8 @@
 
 use axum::Extension;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use yunshu_domain::authorization::evaluation::EvaluationRelation;
@@ -17,7 +17,7 @@ use super::onboarding::{MaterialView, material_view};
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::services::evaluations::{
     self as svc, ConcludeInput, MaterialRequestInput, OpenEvaluationInput, RectStep, RectificationInput,
     SubmitMaterialsInput,

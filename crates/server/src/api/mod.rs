@@ -799,7 +799,7 @@ pub async fn visible_audit(
 async fn audit_recent(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
-    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
+    crate::extract::Query(q): crate::extract::Query<AuditQuery>,
 ) -> AppResult<axum::Json<Vec<AuditView>>> {
     Ok(axum::Json(visible_audit(&state, &ctx, &q, 200).await?))
 }

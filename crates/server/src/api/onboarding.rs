@@ -4,8 +4,8 @@
 
 use axum::Extension;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use yunshu_domain::calendar::WorkCalendar;
@@ -15,7 +15,7 @@ use super::Created;
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::services::onboarding::{
     self as svc, AppMove, AppMoveInput, AssessmentInput, MaterialsInput, ObjectionDecisionInput,
     ObjectionInput, ScenarioInput,

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use yunshu_domain::catalog::{
@@ -19,7 +19,7 @@ use super::{history, layout, page, region_name, zh_date, zh_time};
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::extract::{Form, Path};
+use crate::extract::{Form, Path, Query};
 use crate::services::catalog::{
     self as svc, ItemForm, NegativeInput, NegativeReviewInput, RegMove, RegMoveInput, RegistrationInput,
     ResourceForm,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
 use yunshu_domain::authorization::developer::ScenarioStatus;
@@ -23,7 +23,7 @@ use crate::api::data_use::{DataUseRequestView, ProjectView, project_view, reques
 use crate::authz::PolicyResource;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::extract::{Form, Path};
+use crate::extract::{Form, Path, Query};
 use crate::services::data_use::{
     self as svc, FieldInput, FieldRefInput, GrantForm, ProjectInput, RequestInput, RequestMove,
     RequestMoveInput, RevokeInput, SecurityAssessmentInput,

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,7 +16,7 @@ use super::{layout, page, zh_time};
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::extract::{Form, Path};
+use crate::extract::{Form, Path, Query};
 use crate::services::catalog::resource_for;
 use crate::services::datasets::{self as svc, ChannelReader, RuleInput};
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use yunshu_domain::authorization::developer::{ApplicationStatus, QualificationCondition, ScenarioStatus};
@@ -19,7 +19,7 @@ use super::{history, layout, page, zh_date};
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::extract::{Form, Path};
+use crate::extract::{Form, Path, Query};
 use crate::services::onboarding::{
     self as svc, AppMove, AppMoveInput, AssessmentInput, CheckInput, ObjectionDecisionInput, ObjectionInput,
     ScenarioInput,

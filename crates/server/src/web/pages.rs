@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, Duration, NaiveDate};
@@ -25,7 +25,7 @@ use crate::auth::{self, verify_password};
 use crate::authz::PolicyResource;
 use crate::context::{Ctx, PRE_COOKIE, SESSION_COOKIE, Via, needs_second_factor, set_cookie};
 use crate::error::{AppError, AppResult};
-use crate::extract::{Form, Path};
+use crate::extract::{Form, Path, Query};
 use crate::services::{self, Decision};
 
 // ---- static files ------------------------------------------------------------------------------
