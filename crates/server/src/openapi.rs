@@ -150,6 +150,7 @@ pub fn build() -> OpenApi {
         .schema_from::<crate::api::onboarding::DevAgreementView>()
         .schema_from::<crate::api::onboarding::ApplicationView>()
         .schema_from::<crate::api::onboarding::PublicNoticeView>()
+        .schema_from::<crate::api::catalog::PublicRegistrationNoticeView>()
         .schema_from::<crate::services::onboarding::ScenarioInput>()
         .schema_from::<crate::services::onboarding::AssessmentInput>()
         .schema_from::<crate::services::onboarding::MaterialsInput>()

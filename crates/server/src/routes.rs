@@ -271,6 +271,9 @@ pub const ROUTES: &[RouteSpec] = &[
     page(Method::GET, "/public/notices", "public.view", "开发主体公示（公开）"),
     page(Method::GET, "/public/notices/{id}", "public.view", "公示详情与异议（公开）"),
     page(Method::POST, "/public/notices/{id}/objections", "public.view", "提出公示异议（公开）"),
+    page(Method::GET, "/public/registrations", "public.view", "数据资源登记公示（公开）"),
+    page(Method::GET, "/public/registrations/{id}", "public.view", "登记公示详情与异议（公开）"),
+    page(Method::POST, "/public/registrations/{id}/objections", "public.view", "对登记公示提出异议（公开）"),
     api(Method::GET, "/api/v1/scenarios", "application.view", "Scenarios: open ones and the caller's own")
         .io(None, Some("ScenarioView[]")),
     api(Method::POST, "/api/v1/scenarios", "scenario.manage", "The operator publishes a scenario notice")
@@ -301,6 +304,10 @@ pub const ROUTES: &[RouteSpec] = &[
     api(Method::GET, "/api/v1/public/notices", "public.view", "Running public notices of selected developers (no sign-in)")
         .io(None, Some("PublicNoticeView[]")),
     api(Method::POST, "/api/v1/public/notices/{id}/objections", "public.view", "Lodge an objection to a notice (no sign-in)")
+        .io(Some("ObjectionInput"), Some("Created")),
+    api(Method::GET, "/api/v1/public/registrations", "public.view", "Registrations in public notice (Art. 18), with their dates (no sign-in)")
+        .io(None, Some("PublicRegistrationNoticeView[]")),
+    api(Method::POST, "/api/v1/public/registrations/{id}/objections", "public.view", "Object to a registration in notice (no sign-in)")
         .io(Some("ObjectionInput"), Some("Created")),
     // Blacklist and termination (Art. 21, Art. 25(5)). Route level: the parties and, read-only, the
     // data authorities and supervisors; handlers check the object.

@@ -366,3 +366,76 @@ async fn item_grid_form_keeps_values_on_error() {
     assert_eq!(rec.grade.unwrap().code(), "l4");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn registration_notices_are_public_and_objections_reach_the_registration_body() {
+    let app = common::TestApp::spawn().await;
+    let regs = app.state.store.registrations().await.unwrap();
+    let in_notice = regs.iter().find(|g| g.registration.status.code() == "in_notice").unwrap();
+    let other = regs.iter().find(|g| g.registration.status.code() == "applied").unwrap();
+    let id = in_notice.id;
+    let name = app.state.store.resource(in_notice.resource_id).await.unwrap().meta.name;
+
+    // Without sign-in: the list, the notice with its dates, the API.
+    let c = app.client();
+    let list = c.get(format!("{}/public/registrations", app.url)).send().await.unwrap();
+    assert_eq!(list.status(), 200);
+    let list = list.text().await.unwrap();
+    assert!(list.contains(&name) && list.contains(&format!("/public/registrations/{id}")), "{list}");
+    let api: Value =
+        c.get(format!("{}/api/v1/public/registrations", app.url)).send().await.unwrap().json().await.unwrap();
+    assert!(
+        api.as_array().unwrap().iter().any(|n| n["registration_id"] == id && n["start"].is_string()),
+        "{api}"
+    );
+    assert_eq!(
+        c.get(format!("{}/public/registrations/{}", app.url, other.id)).send().await.unwrap().status(),
+        404
+    );
+    let notice =
+        c.get(format!("{}/public/registrations/{id}", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(notice.contains("公示期") && notice.contains("个工作日"), "{notice}");
+    let csrf = common::csrf_of(&notice);
+
+    // Too short: a Chinese refusal with the values kept; then lodged anonymously.
+    let post = |content: &'static str| {
+        c.post(format!("{}/public/registrations/{id}/objections", app.url))
+            .form(&[("_csrf", csrf.as_str()), ("name", ""), ("contact", "13987000001"), ("content", content)])
+            .send()
+    };
+    let r = post("太短").await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("至少 5 个字"));
+    let r = post("该资源的数据项与本单位登记的内容重复，请核实").await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], format!("/public/registrations/{id}?lodged=1"));
+
+    // The registration body has a to-do and sees the objection on the registration.
+    let reg = app.token("reg.clerk").await;
+    let todo = app.api_get(&reg, "/api/v1/todo").await;
+    let item = todo.as_array().unwrap().iter().find(|t| t["action"] == "registration.objection");
+    let item = item.unwrap_or_else(|| panic!("no objection to-do: {todo}"));
+    assert_eq!(item["link"], format!("/registrations/{id}"));
+    let (body, _) = app.login("reg.clerk").await;
+    let page =
+        body.get(format!("{}/registrations/{id}", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("公示异议") && page.contains("匿名") && page.contains("登记的内容重复"), "{page}");
+    let history = app.state.store.audit_recent(Some(("registration", &id.to_string())), 5).await.unwrap();
+    assert_eq!(history[0].record.action, "registration.objection");
+
+    // Upheld: returned for correction with reasons; the objection's to-do ends with it.
+    let r = app
+        .api_post(
+            &reg,
+            &format!("/api/v1/registrations/{id}/return"),
+            Some(json!({"reason": "公示异议成立，请核实数据项"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let todo = app.api_get(&reg, "/api/v1/todo").await;
+    assert!(!todo.as_array().unwrap().iter().any(|t| t["action"] == "registration.objection"), "{todo}");
+    // No longer in notice: gone from the public site, and objections are refused as not found.
+    assert_eq!(c.get(format!("{}/public/registrations/{id}", app.url)).send().await.unwrap().status(), 404);
+    let r = post("公示已结束后再提出的异议内容").await.unwrap();
+    assert_eq!(r.status(), 404);
+}

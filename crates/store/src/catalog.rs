@@ -201,10 +201,10 @@ pub struct RegistrationRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-const REG_COLS: &str = "id, resource_id, reg_type, status, applicant_id, note, started_before, notice_start, \
+pub(crate) const REG_COLS: &str = "id, resource_id, reg_type, status, applicant_id, note, started_before, notice_start, \
      notice_end, reg_code, last_reason, version, created_at, updated_at";
 
-fn registration_from_row(r: &AnyRow) -> Result<RegistrationRecord> {
+pub(crate) fn registration_from_row(r: &AnyRow) -> Result<RegistrationRecord> {
     let t: String = r.try_get("reg_type")?;
     let st: String = r.try_get("status")?;
     let ns: Option<String> = r.try_get("notice_start")?;

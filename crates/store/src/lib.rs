@@ -19,6 +19,7 @@ pub mod evaluations;
 pub mod onboarding;
 pub mod orgs;
 pub mod plans;
+pub mod reg_objections;
 pub mod sanctions;
 pub mod sandbox_runs;
 pub mod schema;

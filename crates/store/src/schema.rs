@@ -741,5 +741,10 @@ pub fn migrations(backend: Backend) -> Vec<Migration> {
             version: 12,
             statements: crate::sandbox_runs::V12.iter().map(|s| (*s).to_owned()).collect(),
         },
+        // 13: objections to registration notices (Art. 18), raised on the public site.
+        Migration {
+            version: 13,
+            statements: crate::reg_objections::V13_COMMON.iter().map(|s| s.replace("{ID}", id)).collect(),
+        },
     ]
 }

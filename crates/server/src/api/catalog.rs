@@ -253,3 +253,50 @@ pub async fn public_search(
     }
     Ok(axum::Json(out))
 }
+
+/// A registration in public notice (Art. 18), as anyone reads it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PublicRegistrationNoticeView {
+    pub registration_id: i64,
+    pub resource_name: String,
+    pub provider_name: String,
+    /// initial | change | correction | cancellation | supplementary
+    pub reg_type: String,
+    pub reg_type_label: String,
+    /// First and last day of the notice, YYYY-MM-DD.
+    pub start: String,
+    pub end: String,
+    /// Data item names (never values).
+    pub items: Vec<String>,
+}
+
+pub async fn public_registration_notices(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> AppResult<axum::Json<Vec<PublicRegistrationNoticeView>>> {
+    let mut out = Vec::new();
+    for n in crate::services::reg_notices::notices(&state, ctx.today()).await? {
+        let Some((start, end)) = n.period() else { continue };
+        out.push(PublicRegistrationNoticeView {
+            registration_id: n.registration.id,
+            resource_name: n.resource.meta.name.clone(),
+            provider_name: state.store.org(n.resource.provider_org_id).await?.name,
+            reg_type: n.registration.registration.reg_type.code().to_owned(),
+            reg_type_label: n.registration.registration.reg_type.label_zh().to_owned(),
+            start: start.to_string(),
+            end: end.to_string(),
+            items: n.resource.items.iter().map(|i| i.name.clone()).collect(),
+        });
+    }
+    Ok(axum::Json(out))
+}
+
+pub async fn lodge_registration_objection(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+    Json(input): Json<crate::services::onboarding::ObjectionInput>,
+) -> AppResult<(StatusCode, axum::Json<super::Created>)> {
+    let id = crate::services::reg_notices::lodge_objection(&state, &ctx, id, &input).await?;
+    Ok((StatusCode::CREATED, axum::Json(super::Created { id })))
+}

@@ -165,6 +165,8 @@ fn onboarding_routes() -> Router<AppState> {
         .route("/api/v1/applications/{id}/objections/{oid}/decision", post(onboarding::decide_objection))
         .route("/api/v1/public/notices", get(onboarding::public_notices))
         .route("/api/v1/public/notices/{id}/objections", post(onboarding::lodge_objection))
+        .route("/api/v1/public/registrations", get(catalog::public_registration_notices))
+        .route("/api/v1/public/registrations/{id}/objections", post(catalog::lodge_registration_objection))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

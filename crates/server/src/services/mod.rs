@@ -24,6 +24,7 @@ pub mod datasets;
 pub mod evaluations;
 pub mod onboarding;
 pub mod plans;
+pub mod reg_notices;
 pub mod sanctions;
 pub mod sandbox;
 pub mod sweep;

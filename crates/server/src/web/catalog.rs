@@ -610,6 +610,8 @@ pub struct RegistrationPage {
     pub coded: bool,
     pub error: String,
     pub history: Vec<HistoryRow>,
+    /// Objections raised on the public site: (lodged on, by, contact, content).
+    pub objections: Vec<(String, String, String, String)>,
 }
 
 async fn registration_page(
@@ -677,7 +679,13 @@ async fn registration_page(
             (t.title, t.due.map(zh_date).unwrap_or_default(), left)
         })
         .collect();
+    let objections = crate::services::reg_notices::objections(state, id)
+        .await?
+        .into_iter()
+        .map(|o| (zh_date(o.lodged_on), o.name, o.contact, o.content))
+        .collect();
     Ok(RegistrationPage {
+        objections,
         l,
         id,
         resource_id: r.id,

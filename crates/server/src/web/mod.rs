@@ -10,6 +10,7 @@ pub mod evaluations;
 pub mod onboarding;
 pub mod pages;
 pub mod plans;
+pub mod reg_notices;
 pub mod sanctions;
 pub mod sandbox;
 pub mod templates;
@@ -115,6 +116,9 @@ pub fn router() -> Router<AppState> {
         .route("/public/notices", get(onboarding::public_notices))
         .route("/public/notices/{id}", get(onboarding::public_notice))
         .route("/public/notices/{id}/objections", post(onboarding::lodge_objection))
+        .route("/public/registrations", get(reg_notices::list))
+        .route("/public/registrations/{id}", get(reg_notices::detail))
+        .route("/public/registrations/{id}/objections", post(reg_notices::lodge))
         .route("/data-use/requests", get(data_use::requests).post(data_use::create_request))
         .route("/data-use/requests/new", get(data_use::new_request))
         .route("/data-use/requests/{id}", get(data_use::request))
@@ -402,6 +406,7 @@ pub async fn layout(
         let mut onboarding = vec![item("应用场景", "/onboarding/scenarios")];
         onboarding.push(item("开发主体申请", "/onboarding/applications"));
         onboarding.push(item("开发主体公示（公开）", "/public/notices"));
+        onboarding.push(item("登记公示（公开）", "/public/registrations"));
         menu.push(MenuGroup { title: "授权管理".into(), items: onboarding });
     }
     let mut plans = Vec::new();
