@@ -150,6 +150,8 @@ pub const ROUTES: &[RouteSpec] = &[
     .io(Some("ScheduleInput"), Some("ScheduleLoaded")),
     // Audit.
     page(Method::GET, "/audit", "audit.view", "审计日志"),
+    page(Method::GET, "/audit/export", "audit.view", "导出审计日志（CSV）"),
+    page(Method::GET, "/audit/{seq}", "audit.view", "审计记录详情"),
     api(Method::GET, "/api/v1/audit", "audit.view", "Recent audit records").io(None, Some("AuditView[]")),
     // The catalogue, registration, the negative list (Art. 5, 15, 18).
     page(Method::GET, "/catalog", "resource.view", "数据资源目录"),

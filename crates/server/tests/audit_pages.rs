@@ -55,3 +55,56 @@ async fn a_prefecture_reads_only_its_own_prefectures_records() {
     assert!(next.iter().all(|r| r["seq"].as_i64().unwrap() < last));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_audit_page_says_who_did_what_to_which_named_object_in_chinese() {
+    let app = common::TestApp::spawn().await;
+    let (c, _) = app.login("bureau.admin").await;
+    let base = app.url.clone();
+    let get = |path: String| {
+        let (c, base) = (c.clone(), base.clone());
+        async move {
+            let r = c.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.text().await.unwrap()
+        }
+    };
+    let page = get("/audit".to_owned()).await;
+    let table = &page[page.find("id=\"audit-list\"").unwrap()..];
+    // No raw JSON, no "user 40": named objects, Chinese actions and results.
+    assert!(!table.contains("{&quot;") && !table.contains("{\""), "raw JSON in the table");
+    assert!(
+        table.contains("用户「") || table.contains("机构「") || table.contains("数据资源「"),
+        "no named object"
+    );
+    assert!(!table.contains("user.create"), "action codes in the table");
+    // The action filter offers Chinese names; filtering by action, person and object works.
+    assert!(page.contains("<option value=\"user.create\"") && page.contains("创建用户"));
+    let filtered = get("/audit?action=user.create".to_owned()).await;
+    let rows = filtered.matches("<tr><td><a href=\"/audit/").count();
+    assert!(rows > 0 && filtered.matches("创建用户").count() >= rows, "action filter");
+    let user = app.user_id("fintech.clerk").await;
+    let by_object = get(format!("/audit?object_type=user&object_id={user}")).await;
+    assert!(by_object.contains("用户「"), "object filter");
+    assert!(by_object.matches("<tr><td><a href=\"/audit/").count() >= 1);
+    let by_person = get("/audit?person=bureau.admin".to_owned()).await;
+    assert!(by_person.matches("<tr><td><a href=\"/audit/").count() >= 1, "person filter");
+    // One record in full, with its JSON; the export carries the JSON too.
+    let seq = app.state.store.audit_recent(Some(("user", &user.to_string())), 1).await.unwrap()[0].record.seq;
+    let record = get(format!("/audit/{seq}")).await;
+    assert!(record.contains("原始记录") && record.contains("id=\"audit-json\""), "{record}");
+    let csv = get("/audit/export?action=user.create".to_owned()).await;
+    assert!(csv.starts_with('\u{feff}') && csv.contains("原始记录（JSON）") && csv.contains("创建用户"));
+    // A prefecture does not open a record of the province outside its area.
+    let (km, _) = app.login("km.admin").await;
+    let province = app
+        .state
+        .store
+        .audit_recent(Some(("user", &app.user_id("bureau.clerk").await.to_string())), 1)
+        .await
+        .unwrap()[0]
+        .record
+        .seq;
+    let r = km.get(format!("{}/audit/{province}", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}

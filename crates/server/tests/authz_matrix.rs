@@ -161,6 +161,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/calendar/schedules", CAL_LOAD),
     ("POST", "/api/v1/calendar/schedules", CAL_LOAD),
     ("GET", "/audit", AUDIT),
+    ("GET", "/audit/export", AUDIT),
+    ("GET", "/audit/{seq}", AUDIT),
     ("GET", "/api/v1/audit", AUDIT),
     ("GET", "/catalog", RES_VIEW),
     ("POST", "/catalog", RES_MANAGE),
@@ -360,6 +362,7 @@ fn fill(path: &str, org_id: i64, user_id: i64) -> String {
         .replace("{code}", "NO-SUCH-CODE")
         .replace("{oid}", "999999")
         .replace("{format}", "csv")
+        .replace("{seq}", "1")
 }
 
 #[tokio::test]

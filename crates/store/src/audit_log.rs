@@ -46,6 +46,12 @@ pub struct AuditFilter {
     pub result: Option<String>,
     /// Only records older than this sequence number (the next page).
     pub before_seq: Option<i64>,
+    /// Only records made by the person with this login name or real name.
+    pub person: Option<String>,
+    /// Only records about objects of this kind (`user`, `resource` …).
+    pub object_type: Option<String>,
+    /// Only records about the object with this id (with `object_type`).
+    pub object_id: Option<String>,
     pub limit: i64,
 }
 
@@ -100,6 +106,10 @@ impl Store {
              AND ($2 IS NULL OR action LIKE $2) \
              AND ($3 IS NULL OR seq < $3) \
              AND ($4 IS NULL OR result = $4) \
+             AND ($6 IS NULL OR user_id IN \
+                  (SELECT CAST(id AS TEXT) FROM app_user WHERE username = $6 OR display_name = $6)) \
+             AND ($7 IS NULL OR object_type = $7) \
+             AND ($8 IS NULL OR object_id = $8) \
              ORDER BY seq DESC LIMIT $5"
         )))
         .bind(f.region_prefix.as_ref().map(|p| format!("{p}%")))
@@ -107,6 +117,9 @@ impl Store {
         .bind(f.before_seq)
         .bind(f.result.clone())
         .bind(f.limit)
+        .bind(f.person.clone())
+        .bind(f.object_type.clone())
+        .bind(f.object_id.clone())
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(record_from_row).collect()

@@ -757,6 +757,15 @@ pub struct AuditQuery {
     /// Records older than this sequence number (next page).
     #[serde(default)]
     pub before: Option<i64>,
+    /// The person who acted: login name or real name.
+    #[serde(default)]
+    pub person: Option<String>,
+    /// The kind of object (`user`, `resource`, `registration` …).
+    #[serde(default)]
+    pub object_type: Option<String>,
+    /// The object's id (with `object_type`).
+    #[serde(default)]
+    pub object_id: Option<String>,
 }
 
 /// Audit records the caller may read, newest first: the whole province for province-level readers,
@@ -775,6 +784,9 @@ pub async fn visible_audit(
         action_prefix: clean(&q.action),
         result: clean(&q.result),
         before_seq: q.before,
+        person: clean(&q.person),
+        object_type: clean(&q.object_type),
+        object_id: clean(&q.object_id),
         limit,
     };
     let recs = state.store.audit_search(&filter).await?;

@@ -1183,6 +1183,150 @@ pub async fn decide(
 
 // ---- audit ---------------------------------------------------------------------------------------------
 
+/// Labels of the summary keys an audit record commonly carries.
+const SUMMARY_KEYS: &[(&str, &str)] = &[
+    ("detail", "说明"),
+    ("name", "名称"),
+    ("title", "标题"),
+    ("reason", "理由"),
+    ("status", "状态"),
+    ("outcome", "结论"),
+    ("version", "版本"),
+    ("rows", "行数"),
+    ("bytes", "字节数"),
+    ("code", "编码"),
+    ("username", "登录名"),
+    ("roles", "角色"),
+    ("attempt", "第几次尝试"),
+    ("failures", "连续失败次数"),
+    ("locked", "已锁定"),
+    ("active", "启用"),
+    ("policy_action", "所需权限"),
+    ("objector", "异议人"),
+    ("source", "来源"),
+    ("note", "备注"),
+];
+
+/// A record's summary in words: its `detail` when it has one, else the labelled keys it carries
+/// (the JSON itself is on the record's page and in the export).
+fn summary_words(summary: &str) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(summary) else {
+        return String::new();
+    };
+    if let Some(detail) = map.get("detail").and_then(|v| v.as_str()) {
+        return detail.to_owned();
+    }
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.chars().take(60).collect(),
+        serde_json::Value::Bool(true) => "是".to_owned(),
+        serde_json::Value::Bool(false) => "否".to_owned(),
+        serde_json::Value::Null => "无".to_owned(),
+        other => other.to_string().chars().take(60).collect(),
+    };
+    SUMMARY_KEYS
+        .iter()
+        .filter_map(|(key, label)| map.get(*key).map(|v| format!("{label}：{}", text(v))))
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+/// Names for the people, organisations and objects on one page of records (one look-up each).
+#[derive(Default)]
+struct AuditNames {
+    users: HashMap<String, String>,
+    orgs: HashMap<String, String>,
+    objects: HashMap<(String, String), String>,
+}
+
+impl AuditNames {
+    async fn load(state: &AppState, views: &[crate::api::AuditView]) -> AuditNames {
+        let mut names = AuditNames::default();
+        for v in views {
+            if let Some(u) = v.user_id.as_deref().filter(|u| !names.users.contains_key(*u))
+                && let Ok(id) = u.parse::<i64>()
+            {
+                let name =
+                    state.store.user(id).await.map(|x| x.display_name).unwrap_or_else(|_| u.to_owned());
+                names.users.insert(u.to_owned(), name);
+            }
+            if let Some(o) = v.org_id.as_deref().filter(|o| !names.orgs.contains_key(*o))
+                && let Ok(id) = o.parse::<i64>()
+            {
+                let name = state.store.org(id).await.map(|x| x.name).unwrap_or_else(|_| o.to_owned());
+                names.orgs.insert(o.to_owned(), name);
+            }
+            let key = (v.object_type.clone(), v.object_id.clone());
+            if names.objects.contains_key(&key) {
+                continue;
+            }
+            let id = v.object_id.parse::<i64>().ok();
+            let name = match (v.object_type.as_str(), id) {
+                ("user", Some(id)) => state.store.user(id).await.ok().map(|x| x.display_name),
+                ("org", Some(id)) => state.store.org(id).await.ok().map(|x| x.name),
+                ("resource", Some(id)) => state.store.resource(id).await.ok().map(|x| x.meta.name),
+                ("registration", Some(id)) => match state.store.registration(id).await {
+                    Ok(g) => state.store.resource(g.resource_id).await.ok().map(|x| x.meta.name),
+                    Err(_) => None,
+                },
+                ("scenario", Some(id)) => state.store.scenario(id).await.ok().map(|x| x.scenario.title),
+                _ => None,
+            };
+            let label = super::object_label(&v.object_type);
+            let shown = match name {
+                Some(name) => format!("{label}「{name}」"),
+                None if v.object_type == "route" => format!("{label} {}", v.object_id),
+                None => format!("{label} {}", v.object_id),
+            };
+            names.objects.insert(key, shown);
+        }
+        names
+    }
+
+    fn user(&self, id: &Option<String>) -> String {
+        match id {
+            Some(k) => self.users.get(k).cloned().unwrap_or_else(|| k.clone()),
+            None => "系统".to_owned(),
+        }
+    }
+
+    fn org(&self, id: &Option<String>) -> String {
+        id.as_ref().map(|k| self.orgs.get(k).cloned().unwrap_or_else(|| k.clone())).unwrap_or_default()
+    }
+
+    fn object(&self, v: &crate::api::AuditView) -> String {
+        self.objects.get(&(v.object_type.clone(), v.object_id.clone())).cloned().unwrap_or_default()
+    }
+}
+
+fn result_words(result: &str) -> String {
+    match result {
+        "ok" => "成功".into(),
+        "denied" => "拒绝".into(),
+        "attempt" => "尝试".into(),
+        "error" => "出错".into(),
+        other => other.to_owned(),
+    }
+}
+
+fn audit_time(at: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .map(|t| zh_time(t.with_timezone(&chrono::Utc)))
+        .unwrap_or(at.to_owned())
+}
+
+/// The query string of the page's filters (for the next page and the export).
+fn audit_filters(q: &crate::api::AuditQuery) -> String {
+    let pairs = [
+        ("action", q.action.as_deref()),
+        ("result", q.result.as_deref()),
+        ("person", q.person.as_deref()),
+        ("object_type", q.object_type.as_deref()),
+        ("object_id", q.object_id.as_deref()),
+    ];
+    serde_urlencoded::to_string(pairs.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect::<Vec<_>>())
+        .unwrap_or_default()
+}
+
 pub async fn audit(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
@@ -1192,64 +1336,120 @@ pub async fn audit(
     const PAGE: i64 = 50;
     let views = crate::api::visible_audit(&state, &ctx, &q, PAGE).await?;
     let next = if views.len() as i64 == PAGE { views.last().map(|v| v.seq) } else { None };
-    // Names instead of numbers for the people and organisations on this page.
-    let mut users: HashMap<String, String> = HashMap::new();
-    let mut orgs: HashMap<String, String> = HashMap::new();
-    for v in &views {
-        if let Some(u) = v.user_id.as_deref().filter(|u| !users.contains_key(*u))
-            && let Ok(id) = u.parse::<i64>()
-        {
-            let name = state.store.user(id).await.map(|x| x.display_name).unwrap_or_else(|_| u.to_owned());
-            users.insert(u.to_owned(), name);
-        }
-        if let Some(o) = v.org_id.as_deref().filter(|o| !orgs.contains_key(*o))
-            && let Ok(id) = o.parse::<i64>()
-        {
-            let name = state.store.org(id).await.map(|x| x.name).unwrap_or_else(|_| o.to_owned());
-            orgs.insert(o.to_owned(), name);
-        }
-    }
-    let name_of = |map: &HashMap<String, String>, key: &Option<String>| match key {
-        Some(k) => map.get(k).cloned().unwrap_or_else(|| k.clone()),
-        None => "系统".to_owned(),
-    };
+    let names = AuditNames::load(&state, &views).await;
     let records = views
-        .into_iter()
+        .iter()
         .map(|r| AuditRow {
             seq: r.seq,
-            at: chrono::DateTime::parse_from_rfc3339(&r.at)
-                .map(|t| zh_time(t.with_timezone(&chrono::Utc)))
-                .unwrap_or(r.at.clone()),
-            action: format!("{}（{}）", super::action_label(&r.action), r.action),
-            object: format!("{} {}", r.object_type, r.object_id),
-            result: match r.result.as_str() {
-                "ok" => "成功".into(),
-                "denied" => "拒绝".into(),
-                other => other.to_owned(),
-            },
-            user: name_of(&users, &r.user_id),
-            org: if r.org_id.is_some() { name_of(&orgs, &r.org_id) } else { String::new() },
-            ip: r.source_ip.unwrap_or_default(),
-            summary: r.summary,
+            at: audit_time(&r.at),
+            action: super::action_label(&r.action).to_owned(),
+            object: names.object(r),
+            result: result_words(&r.result),
+            user: names.user(&r.user_id),
+            org: names.org(&r.org_id),
+            ip: r.source_ip.clone().unwrap_or_default(),
+            summary: summary_words(&r.summary),
         })
         .collect();
-    let next_link = next
-        .map(|seq| {
-            format!(
-                "/audit?action={}&result={}&before={seq}",
-                q.action.as_deref().unwrap_or(""),
-                q.result.as_deref().unwrap_or("")
-            )
-        })
-        .unwrap_or_default();
+    let filters = audit_filters(&q);
+    let next_link = next.map(|seq| format!("/audit?{filters}&before={seq}")).unwrap_or_default();
     Ok(page(&AuditPage {
         l,
         records,
         action: q.action.clone().unwrap_or_default(),
         result: q.result.clone().unwrap_or_default(),
+        person: q.person.clone().unwrap_or_default(),
+        object_type: q.object_type.clone().unwrap_or_default(),
+        object_id: q.object_id.clone().unwrap_or_default(),
+        actions: super::ACTION_LABELS,
+        objects: super::OBJECT_LABELS,
+        export_link: format!("/audit/export?{filters}"),
         next_link,
     })
     .into_response())
+}
+
+/// One record in full: who, what, which object, from where, and the JSON summary as stored.
+pub async fn audit_record(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(seq): Path<i64>,
+) -> AppResult<Response> {
+    // The record through the same visibility filter as the list: the one just before `seq + 1`.
+    let q = crate::api::AuditQuery { before: seq.checked_add(1), ..Default::default() };
+    let views = crate::api::visible_audit(&state, &ctx, &q, 1).await?;
+    let v = views.into_iter().find(|v| v.seq == seq).ok_or_else(AppError::not_found)?;
+    let names = AuditNames::load(&state, std::slice::from_ref(&v)).await;
+    let l = layout(&state, &ctx, "/audit", vec![("监督管理", ""), ("审计日志", "/audit"), ("记录详情", "")])
+        .await?;
+    let json = serde_json::from_str::<serde_json::Value>(&v.summary)
+        .and_then(|j| serde_json::to_string_pretty(&j))
+        .unwrap_or_else(|_| v.summary.clone());
+    Ok(page(&AuditRecordPage {
+        l,
+        seq: v.seq,
+        at: audit_time(&v.at),
+        action: format!("{}（{}）", super::action_label(&v.action), v.action),
+        object: format!("{}（{} {}）", names.object(&v), v.object_type, v.object_id),
+        result: result_words(&v.result),
+        user: names.user(&v.user_id),
+        org: names.org(&v.org_id),
+        role: v.role.clone().unwrap_or_default(),
+        ip: v.source_ip.clone().unwrap_or_default(),
+        operation_id: v.operation_id.clone(),
+        summary: summary_words(&v.summary),
+        json,
+    })
+    .into_response())
+}
+
+/// The records matching the page's filters (up to 10 000, newest first) as CSV, with the JSON.
+pub async fn export_audit(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<crate::api::AuditQuery>,
+) -> AppResult<Response> {
+    let views = crate::api::visible_audit(&state, &ctx, &q, 10_000).await?;
+    let names = AuditNames::load(&state, &views).await;
+    let rows = views
+        .iter()
+        .map(|v| {
+            vec![
+                v.seq.to_string(),
+                audit_time(&v.at),
+                super::action_label(&v.action).to_owned(),
+                v.action.clone(),
+                names.object(v),
+                result_words(&v.result),
+                names.user(&v.user_id),
+                names.org(&v.org_id),
+                v.source_ip.clone().unwrap_or_default(),
+                summary_words(&v.summary),
+                v.summary.clone(),
+            ]
+        })
+        .collect();
+    csv_export(
+        &state,
+        &ctx,
+        "audit.export",
+        "audit.csv",
+        &[
+            "序号",
+            "时间",
+            "操作",
+            "操作代码",
+            "对象",
+            "结果",
+            "操作人",
+            "机构",
+            "来源 IP",
+            "摘要",
+            "原始记录（JSON）",
+        ],
+        rows,
+    )
+    .await
 }
 
 // ---- exports ------------------------------------------------------------------------------------------

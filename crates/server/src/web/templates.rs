@@ -290,12 +290,39 @@ pub struct AuditRow {
 }
 
 #[derive(Template)]
+#[template(path = "audit_record.html")]
+pub struct AuditRecordPage {
+    pub l: Layout,
+    pub seq: i64,
+    pub at: String,
+    pub action: String,
+    pub object: String,
+    pub result: String,
+    pub user: String,
+    pub org: String,
+    pub role: String,
+    pub ip: String,
+    pub operation_id: String,
+    pub summary: String,
+    /// The stored summary, pretty-printed.
+    pub json: String,
+}
+
+#[derive(Template)]
 #[template(path = "audit.html")]
 pub struct AuditPage {
     pub l: Layout,
     pub records: Vec<AuditRow>,
     pub action: String,
     pub result: String,
+    pub person: String,
+    pub object_type: String,
+    pub object_id: String,
+    /// (code, name) of the actions and object kinds the filters offer.
+    pub actions: &'static [(&'static str, &'static str)],
+    pub objects: &'static [(&'static str, &'static str)],
+    /// The CSV export of what the filters select.
+    pub export_link: String,
     /// The next (older) page, empty on the last page.
     pub next_link: String,
 }
