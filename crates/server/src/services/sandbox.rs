@@ -979,14 +979,36 @@ pub fn render(batches: &[RecordBatch], limit: usize) -> (Vec<String>, Vec<Vec<St
     'outer: for b in batches {
         let formatters: Vec<_> =
             b.columns().iter().filter_map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok()).collect();
+        let floats: Vec<Option<&yunshu_sandbox::arrow::array::Float64Array>> =
+            b.columns().iter().map(|c| c.as_any().downcast_ref()).collect();
         for r in 0..b.num_rows() {
             if rows.len() >= limit {
                 break 'outer;
             }
-            rows.push(formatters.iter().map(|f| f.value(r).to_string()).collect());
+            rows.push(
+                formatters
+                    .iter()
+                    .zip(&floats)
+                    .map(|(f, float)| match float {
+                        Some(a) if !yunshu_sandbox::arrow::array::Array::is_null(*a, r) => fen(a.value(r)),
+                        _ => f.value(r).to_string(),
+                    })
+                    .collect(),
+            );
         }
     }
     (columns, rows, i64::try_from(total).unwrap_or(i64::MAX))
+}
+
+/// A decimal for people: rounded to two places (amounts to the fen), trailing zeros dropped, so
+/// binary floating point never shows as 500567.7499999999.
+fn fen(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let text = format!("{v:.2}");
+    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
+    if text == "-0" { "0".to_owned() } else { text.to_owned() }
 }
 
 /// A random name for an object of the project's results.

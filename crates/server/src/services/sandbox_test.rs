@@ -80,3 +80,12 @@ fn charges_add_up_exactly_and_a_damaged_one_spends_everything() {
     let spent = spent_by_grant(&[q("7:1/10"), q("7:garbage")]);
     assert_eq!(spent[&7], None);
 }
+
+#[test]
+fn amounts_show_to_the_fen_without_floating_noise() {
+    assert_eq!(fen(500_567.749_999_999_9), "500567.75");
+    assert_eq!(fen(100.0), "100");
+    assert_eq!(fen(0.1 + 0.2), "0.3");
+    assert_eq!(fen(-0.001), "0");
+    assert_eq!(fen(1234.5), "1234.5");
+}

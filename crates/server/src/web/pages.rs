@@ -45,6 +45,14 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
     (h, body).into_response()
 }
 
+/// The identity verifier's name for people (the code stays in the record).
+fn verifier_label(code: &str) -> &str {
+    match code {
+        "format-only" => "仅校验号码格式与校验位，未向权威部门核验",
+        other => other,
+    }
+}
+
 // ---- login -------------------------------------------------------------------------------------
 
 fn login_view(state: &AppState, ctx: &Ctx, error: &str, username: &str, totp: bool) -> LoginPage {
@@ -718,7 +726,7 @@ fn user_row(u: &User, org_name: &str, today: NaiveDate) -> UserRow {
         resident_id: u.resident_id.masked(),
         mobile: u.mobile.masked(),
         identity: match &u.identity_verifier {
-            Some(v) => format!("{}（{}）", u.identity.label_zh(), v),
+            Some(v) => format!("{}（{}）", u.identity.label_zh(), verifier_label(v)),
             None => u.identity.label_zh().to_owned(),
         },
         identity_detail: u.identity_detail.clone().unwrap_or_default(),
