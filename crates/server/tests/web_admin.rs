@@ -94,7 +94,8 @@ async fn an_administrator_creates_an_organisation_and_a_user_through_the_pages()
     assert_eq!(r.status(), 303);
     let page =
         c.get(format!("{}/admin/users/{user_id}", app.url)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("已核验（format-only）"));
+    assert!(page.contains("已核验（仅格式校验）"));
+    assert!(!page.contains("format-only"), "the verifier code shown to people");
     assert!(page.contains("未连接公安实名核验服务"), "the default verifier says what it did not check");
     assert!(page.contains("2026年11月20日 签署"));
     assert!(page.contains("登记保密协议") && page.contains("实名核验"), "history timeline in words");

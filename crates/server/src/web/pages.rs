@@ -48,7 +48,7 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
 /// The identity verifier's name for people (the code stays in the record).
 fn verifier_label(code: &str) -> &str {
     match code {
-        "format-only" => "仅校验号码格式与校验位，未向权威部门核验",
+        "format-only" => "仅格式校验",
         other => other,
     }
 }
