@@ -513,9 +513,19 @@ pub struct ProjectPage {
     pub preview: String,
     /// Requests (cited by assessments) whose page the viewer may open.
     pub openable_requests: Vec<i64>,
+    /// Names of the resources the grants and offers name, by id.
+    pub resource_names: Vec<(i64, String)>,
 }
 
 impl ProjectPage {
+    /// A resource's name for people (its number only if it cannot be read).
+    pub fn resource_name(&self, id: &i64) -> String {
+        self.resource_names
+            .iter()
+            .find(|(r, _)| r == id)
+            .map_or_else(|| format!("资源 {id}"), |(_, name)| name.clone())
+    }
+
     /// Whether to link request `id` (a link is shown only where the viewer may follow it).
     pub fn may_open_request(&self, id: &i64) -> bool {
         self.openable_requests.contains(id)
@@ -598,7 +608,21 @@ async fn project_page(
             openable_requests.push(a.request_id);
         }
     }
+    let mut resource_names: Vec<(i64, String)> = Vec::new();
+    let ids = p
+        .grants
+        .iter()
+        .flat_map(|g| g.fields.iter().map(|f| f.resource_id))
+        .chain(offers.iter().map(|o| o.resource_id));
+    for rid in ids.collect::<Vec<_>>() {
+        if !resource_names.iter().any(|(r, _)| *r == rid)
+            && let Ok(r) = state.store.resource(rid).await
+        {
+            resource_names.push((rid, r.meta.name));
+        }
+    }
     Ok(ProjectPage {
+        resource_names,
         l,
         p,
         can_operate,
