@@ -841,3 +841,124 @@ async fn data_use_from_request_to_released_download_through_the_browser() {
     app.stop().await;
     drop(driver);
 }
+
+/// axe-core's browser build, installed from its npm package at test time (never vendored): the path
+/// in `YUNSHU_AXE_JS`, else `npm install axe-core@4` into a directory under `target/`. `None` when
+/// npm is missing and the browser is not required.
+fn axe_source() -> Option<String> {
+    if let Ok(path) = std::env::var("YUNSHU_AXE_JS") {
+        return Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("YUNSHU_AXE_JS={path}: {e}")));
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/axe-core");
+    let file = dir.join("node_modules/axe-core/axe.min.js");
+    if !file.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg("axe-core@4")
+            .status();
+        let required = std::env::var("YUNSHU_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+        match status {
+            Ok(s) if s.success() => {}
+            other if required => panic!("cannot install axe-core with npm ({other:?}); set YUNSHU_AXE_JS"),
+            _ => {
+                eprintln!("skipping the accessibility check: npm could not install axe-core");
+                return None;
+            }
+        }
+    }
+    Some(std::fs::read_to_string(&file).unwrap())
+}
+
+/// WCAG 2 A/AA (GB/T 37668 follows WCAG 2): axe-core finds no violation on the pages each role works
+/// on, public pages included.
+#[tokio::test]
+async fn pages_have_no_wcag_2_aa_violations() {
+    if !browser_available() {
+        return;
+    }
+    let Some(axe) = axe_source() else { return };
+    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(120)).build().unwrap();
+    let driver = start_driver(&http).await;
+    let app = common::TestApp::spawn().await;
+    let s = Session { http: &http, url: new_session(&http, &driver).await };
+    let check = format!(
+        "{axe}\n;const done = arguments[arguments.length - 1];\
+         axe.run(document, {{runOnly: {{type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}}})\
+         .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.nodes.length + ' × ' + \
+         v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))\
+         .catch(e => done(['axe failed: ' + e]));"
+    );
+    let mut failures = Vec::new();
+    let pages: Vec<(Option<&str>, Vec<String>)> = vec![
+        (
+            None,
+            vec![
+                "/login".into(),
+                "/public/catalog".into(),
+                "/public/notices".into(),
+                "/public/registrations".into(),
+            ],
+        ),
+        (Some("amr.clerk"), vec!["/".into(), "/catalog".into(), "/registrations".into()]),
+        (
+            Some("bureau.admin"),
+            vec!["/".into(), "/audit".into(), "/admin/users".into(), "/admin/orgs".into()],
+        ),
+        (
+            Some("fintech.clerk"),
+            vec![
+                "/".into(),
+                "/projects".into(),
+                "/projects/1".into(),
+                "/projects/1/workspace".into(),
+                "/outputs".into(),
+            ],
+        ),
+        (Some("op.reviewer1"), vec!["/".into(), "/outputs".into(), "/outputs/1".into()]),
+        (
+            Some("agency.clerk"),
+            vec!["/".into(), "/plans".into(), "/plans/new".into(), "/onboarding/scenarios".into()],
+        ),
+        (
+            Some("op.clerk"),
+            vec![
+                "/".into(),
+                "/onboarding/applications".into(),
+                "/sanctions".into(),
+                "/data-use/requests".into(),
+            ],
+        ),
+        (Some("reg.clerk"), vec!["/".into(), "/registrations".into(), "/negative-list".into()]),
+        (Some("cac.clerk"), vec!["/".into(), "/audit".into(), "/evaluations".into()]),
+    ];
+    for (user, paths) in &pages {
+        if let Some(user) = user {
+            s.login(&app.url, user).await;
+        }
+        for path in paths {
+            s.goto(&format!("{}{path}", app.url)).await;
+            let found = wd(
+                &http,
+                reqwest::Method::POST,
+                &format!("{}/execute/async", s.url),
+                Some(json!({"script": check, "args": []})),
+            )
+            .await;
+            for v in found.as_array().into_iter().flatten() {
+                failures.push(format!(
+                    "{} {path}: {}",
+                    user.unwrap_or("(public)"),
+                    v.as_str().unwrap_or_default()
+                ));
+            }
+        }
+        // Signed out by forgetting the session (the last page need not carry the logout button).
+        wd(&http, reqwest::Method::DELETE, &format!("{}/cookie", s.url), None).await;
+    }
+    wd(&http, reqwest::Method::DELETE, &s.url, None).await;
+    app.stop().await;
+    drop(driver);
+    assert!(failures.is_empty(), "{} accessibility violations:\n{}", failures.len(), failures.join("\n"));
+}
