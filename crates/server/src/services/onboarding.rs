@@ -645,6 +645,25 @@ pub struct ObjectionInput {
     pub content: String,
 }
 
+impl ObjectionInput {
+    /// The objector ("匿名" when not given), the contact and the content, trimmed and bounded; the
+    /// content must say something (at least 5 characters). Shared by every kind of public notice.
+    pub fn checked(&self) -> AppResult<(String, String, String)> {
+        let name = text("name", &self.name, 100)?;
+        let name = if name.is_empty() { "匿名".to_owned() } else { name };
+        let contact = text("contact", &self.contact, 100)?;
+        let content = text("content", &self.content, 4000)?;
+        if content.chars().count() < 5 {
+            return Err(AppError::invalid(
+                "content",
+                "objection.content",
+                "请填写异议内容及理由（至少 5 个字）",
+            ));
+        }
+        Ok((name, contact, content))
+    }
+}
+
 /// Anyone, signed in or not, lodges an objection to an application in public notice.
 pub async fn lodge_objection(state: &AppState, ctx: &Ctx, id: i64, input: &ObjectionInput) -> AppResult<i64> {
     ctx.require(state, "public.view", &PolicyResource::Platform)?;
@@ -654,13 +673,7 @@ pub async fn lodge_objection(state: &AppState, ctx: &Ctx, id: i64, input: &Objec
     if rec.application.status != ApplicationStatus::InNotice || !started {
         return Err(AppError::not_found());
     }
-    let name = text("name", &input.name, 100)?;
-    let name = if name.is_empty() { "匿名".to_owned() } else { name };
-    let contact = text("contact", &input.contact, 100)?;
-    let content = text("content", &input.content, 4000)?;
-    if content.chars().count() < 5 {
-        return Err(AppError::invalid("content", "objection.content", "请填写异议内容及理由（至少 5 个字）"));
-    }
+    let (name, contact, content) = input.checked()?;
     let mut a = rec.application.clone();
     let idx = a.lodge_objection(&name, &content, ctx.today()).map_err(domain_err)?;
     let notice_idx = a.notices.len().saturating_sub(1);

@@ -55,26 +55,12 @@ pub async fn notice(state: &AppState, id: i64, today: NaiveDate) -> AppResult<Re
     Ok(RegNotice { registration, resource })
 }
 
-fn text(field: &'static str, s: &str, max: usize) -> AppResult<String> {
-    let t = s.trim();
-    if t.chars().count() > max {
-        return Err(AppError::invalid(field, "input.too_long", format!("内容过长（最多 {max} 个字符）")));
-    }
-    Ok(t.to_owned())
-}
-
 /// Anyone lodges an objection to a registration in notice; the registration body gets a to-do.
 pub async fn lodge_objection(state: &AppState, ctx: &Ctx, id: i64, input: &ObjectionInput) -> AppResult<i64> {
     ctx.require(state, "public.view", &PolicyResource::Platform)?;
     let today = ctx.today();
     let n = notice(state, id, today).await?;
-    let name = text("name", &input.name, 100)?;
-    let name = if name.is_empty() { "匿名".to_owned() } else { name };
-    let contact = text("contact", &input.contact, 100)?;
-    let content = text("content", &input.content, 4000)?;
-    if content.chars().count() < 5 {
-        return Err(AppError::invalid("content", "objection.content", "请填写异议内容及理由（至少 5 个字）"));
-    }
+    let (name, contact, content) = input.checked()?;
     let body = super::serving_org(state, yunshu_domain::party::OrgType::RegistrationBody, &n.resource.region)
         .await?
         .ok_or_else(|| AppError::conflict("registration.no_body", "本地区尚未指定登记机构"))?;
