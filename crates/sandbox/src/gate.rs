@@ -607,23 +607,8 @@ impl GateGroups {
             })
             .collect();
         for (c, t) in self.tables.iter().enumerate() {
-            // Entries of this class by group (a counting sort), for the per-group fingerprints.
-            let entries: Vec<(u32, u64, &[u64])> =
-                t.entries().filter(|(g, _, _)| (*g as usize) < n).collect();
-            let mut starts = vec![0usize; n + 1];
-            for (g, _, _) in &entries {
-                starts[*g as usize + 1] += 1;
-            }
-            for g in 0..n {
-                starts[g + 1] += starts[g];
-            }
-            let mut order = vec![0u32; entries.len()];
-            let mut next = starts.clone();
-            for (i, (g, _, _)) in entries.iter().enumerate() {
-                let g = *g as usize;
-                order[next[g]] = i as u32;
-                next[g] += 1;
-            }
+            // Entries of this class by group, for the per-group fingerprints.
+            let (entries, starts, order) = by_group(t, n);
             // A unit's cells are the same in every fingerprint of this size: found once per entry.
             let template = Fingerprint::new(layout.cells);
             for (g, stats) in out.iter_mut().enumerate() {
@@ -635,7 +620,7 @@ impl GateGroups {
                     .map(|(_, class, _)| (*class == c).then(|| template.clone()))
                     .collect();
                 for i in members {
-                    let (_, unit, words) = entries[*i as usize];
+                    let (_, unit, words) = entries[*i];
                     let cells = UnitCells::new(&template, unit_key(unit));
                     for (j, (kind, class, off)) in layout.values.iter().enumerate() {
                         let (word, a) = contribution(*kind, words, *off);
@@ -676,21 +661,7 @@ impl GateGroups {
         let mut sorted = Vec::with_capacity(self.tables.len());
         let mut bytes = 0usize;
         for t in &self.tables {
-            let entries: Vec<(u32, u64, &[u64])> =
-                t.entries().filter(|(g, _, _)| (*g as usize) < n).collect();
-            let mut starts = vec![0usize; n + 1];
-            for (g, _, _) in &entries {
-                starts[*g as usize + 1] += 1;
-            }
-            for g in 0..n {
-                starts[g + 1] += starts[g];
-            }
-            let mut order = vec![0usize; entries.len()];
-            let mut next = starts.clone();
-            for (i, (g, _, _)) in entries.iter().enumerate() {
-                order[next[*g as usize]] = i;
-                next[*g as usize] += 1;
-            }
+            let (entries, starts, order) = by_group(t, n);
             bytes += entries.len() * 8 * (w + 1) + 4 * n;
             sorted.push((entries, starts, order));
         }
@@ -713,6 +684,28 @@ impl GateGroups {
         }
         Arc::new(b.finish())
     }
+}
+
+/// A table's entries of groups below `n`, ordered by group with a counting sort: the entries,
+/// where each group starts in `order` (`n + 1` offsets) and the entry indices in group order.
+type ByGroup<'a> = (Vec<(u32, u64, &'a [u64])>, Vec<usize>, Vec<usize>);
+
+fn by_group(t: &Table, n: usize) -> ByGroup<'_> {
+    let entries: Vec<(u32, u64, &[u64])> = t.entries().filter(|(g, _, _)| (*g as usize) < n).collect();
+    let mut starts = vec![0usize; n + 1];
+    for (g, _, _) in &entries {
+        starts[*g as usize + 1] += 1;
+    }
+    for g in 0..n {
+        starts[g + 1] += starts[g];
+    }
+    let mut order = vec![0usize; entries.len()];
+    let mut next = starts.clone();
+    for (i, (g, _, _)) in entries.iter().enumerate() {
+        order[next[*g as usize]] = i;
+        next[*g as usize] += 1;
+    }
+    (entries, starts, order)
 }
 
 fn binary(values: Vec<Vec<u8>>) -> ArrayRef {
