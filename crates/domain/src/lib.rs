@@ -28,4 +28,5 @@ pub mod ids;
 pub mod party;
 pub mod personnel;
 pub mod regions;
+pub mod text;
 pub mod verification;

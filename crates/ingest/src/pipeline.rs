@@ -299,7 +299,7 @@ fn header_names(names: Vec<String>) -> Result<Vec<String>, ImportError> {
             let preview: String = name.chars().take(crate::error::VALUE_PREVIEW_CHARS).collect();
             return Err(ImportError::ColumnNameTooLong { preview, chars, limit: MAX_COLUMN_NAME_CHARS });
         }
-        if name.chars().any(|c| c.is_control() || is_invisible(c)) {
+        if yunshu_domain::text::name_has_hidden_characters(name) {
             return Err(ImportError::BadHeader { column: name.escape_default().to_string() });
         }
         if name.is_empty() || !seen.insert(name.as_str()) {
@@ -310,11 +310,6 @@ fn header_names(names: Vec<String>) -> Result<Vec<String>, ImportError> {
         return Err(ImportError::Empty);
     }
     Ok(names)
-}
-
-/// Zero-width and bidirectional-control characters: invisible in a name, or reordering it.
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 fn csv_error(error: csv::Error) -> ImportError {

@@ -62,26 +62,8 @@ fn check_json_text(value: &serde_json::Value, path: &mut String) -> Result<(), A
     }
 }
 
-/// Why a text value is refused, if it is.
-pub fn text_problem(s: &str) -> Option<&'static str> {
-    if s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
-        return Some("含有控制字符（如 NUL）");
-    }
-    if s.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
-        return Some("含有双向文字控制符，显示内容会与实际内容不同");
-    }
-    let invisible = |c: char| {
-        c.is_whitespace()
-            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}')
-    };
-    if !s.is_empty() && s.chars().all(invisible) && !s.chars().all(char::is_whitespace) {
-        return Some("只由不可见字符组成");
-    }
-    None
-}
-
 fn check_text(field: &str, s: &str) -> Result<(), AppError> {
-    match text_problem(s) {
+    match yunshu_domain::text::problem(s).map(|p| p.message_zh()) {
         None => Ok(()),
         Some(problem) => Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
