@@ -759,6 +759,13 @@ impl Registration {
         Ok(())
     }
 
+    /// Whether the public notice runs on `today` (公示中, from its first to its last day): only then
+    /// is it on the public site and open to objections.
+    pub fn notice_running(&self, today: NaiveDate) -> bool {
+        self.status == RegistrationStatus::InNotice
+            && self.notice.is_some_and(|(first, last)| first <= today && today <= last)
+    }
+
     /// Is the application still in progress (blocks a second one)?
     pub fn is_open(&self) -> bool {
         matches!(

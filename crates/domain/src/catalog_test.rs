@@ -169,6 +169,10 @@ fn registration_notice_spans_national_day_and_code_waits_for_its_end() {
     let last = r.start_notice(d("2026-09-29"), 5, &cal).unwrap();
     assert_eq!(last, d("2026-10-12"));
     assert_eq!(r.notice, Some((d("2026-09-29"), d("2026-10-12"))));
+    // On the public site from its first to its last day, not before or after.
+    assert!(!r.notice_running(d("2026-09-28")));
+    assert!(r.notice_running(d("2026-09-29")) && r.notice_running(d("2026-10-12")));
+    assert!(!r.notice_running(d("2026-10-13")));
     let e = r.assign_code(d("2026-10-12")).unwrap_err();
     assert_eq!(e, RegistrationError::NoticeNotEnded { last_day: d("2026-10-12") });
     assert!(e.message_zh().contains("2026-10-12"));

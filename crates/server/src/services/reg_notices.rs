@@ -5,7 +5,6 @@
 //! registration's page shows the objections to the provider and the body.
 
 use chrono::NaiveDate;
-use yunshu_domain::catalog::RegistrationStatus;
 use yunshu_store::calendar::PeriodUnit;
 use yunshu_store::catalog::{RegistrationRecord, ResourceRecord};
 use yunshu_store::reg_objections::RegObjectionRecord;
@@ -46,9 +45,7 @@ pub async fn notices(state: &AppState, today: NaiveDate) -> AppResult<Vec<RegNot
 /// One registration in notice; anything else does not exist for the public.
 pub async fn notice(state: &AppState, id: i64, today: NaiveDate) -> AppResult<RegNotice> {
     let registration = state.store.registration(id).await?;
-    let running = registration.registration.status == RegistrationStatus::InNotice
-        && registration.registration.notice.is_some_and(|(start, end)| start <= today && today <= end);
-    if !running {
+    if !registration.registration.notice_running(today) {
         return Err(AppError::not_found());
     }
     let resource = state.store.resource(registration.resource_id).await?;
