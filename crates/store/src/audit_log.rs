@@ -35,6 +35,16 @@ fn record_from_row(r: &AnyRow) -> Result<StoredRecord> {
     })
 }
 
+/// An audit record with the names of its person, organisation and object (`None` where there is
+/// no such row, e.g. the system, or an object kind without a name).
+#[derive(Debug, Clone)]
+pub struct NamedRecord {
+    pub stored: StoredRecord,
+    pub user_name: Option<String>,
+    pub org_name: Option<String>,
+    pub object_name: Option<String>,
+}
+
 /// What to look for in the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -97,20 +107,35 @@ impl Store {
         rows.iter().map(record_from_row).collect()
     }
 
-    /// Newest-first page of records matching `f` (keyset pagination on `seq`).
-    pub async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<StoredRecord>> {
+    /// Newest-first page of records matching `f` (keyset pagination on `seq`), each with the names
+    /// of its person, organisation and object (users, organisations, resources, registrations,
+    /// scenarios) — joined in the same statement after the page is cut, so a page or an export of
+    /// thousands of records costs one query, not one per name.
+    pub async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<NamedRecord>> {
         // One statement; unused filters compare against NULL and drop out.
+        let cols = COLS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLS} FROM audit_log WHERE \
-             ($1 IS NULL OR org_id IN (SELECT CAST(id AS TEXT) FROM org WHERE region_code LIKE $1)) \
-             AND ($2 IS NULL OR action LIKE $2) \
-             AND ($3 IS NULL OR seq < $3) \
-             AND ($4 IS NULL OR result = $4) \
-             AND ($6 IS NULL OR user_id IN \
-                  (SELECT CAST(id AS TEXT) FROM app_user WHERE username = $6 OR display_name = $6)) \
-             AND ($7 IS NULL OR object_type = $7) \
-             AND ($8 IS NULL OR object_id = $8) \
-             ORDER BY seq DESC LIMIT $5"
+            "SELECT {cols}, pu.display_name AS user_name, po.name AS org_name, \
+             COALESCE(ou.display_name, oo.name, r.name, rr.name, sc.title) AS object_name \
+             FROM (SELECT {COLS} FROM audit_log WHERE \
+                 ($1 IS NULL OR org_id IN (SELECT CAST(id AS TEXT) FROM org WHERE region_code LIKE $1)) \
+                 AND ($2 IS NULL OR action LIKE $2) \
+                 AND ($3 IS NULL OR seq < $3) \
+                 AND ($4 IS NULL OR result = $4) \
+                 AND ($6 IS NULL OR user_id IN \
+                      (SELECT CAST(id AS TEXT) FROM app_user WHERE username = $6 OR display_name = $6)) \
+                 AND ($7 IS NULL OR object_type = $7) \
+                 AND ($8 IS NULL OR object_id = $8) \
+                 ORDER BY seq DESC LIMIT $5) a \
+             LEFT JOIN app_user pu ON CAST(pu.id AS TEXT) = a.user_id \
+             LEFT JOIN org po ON CAST(po.id AS TEXT) = a.org_id \
+             LEFT JOIN app_user ou ON a.object_type = 'user' AND CAST(ou.id AS TEXT) = a.object_id \
+             LEFT JOIN org oo ON a.object_type = 'org' AND CAST(oo.id AS TEXT) = a.object_id \
+             LEFT JOIN data_resource r ON a.object_type = 'resource' AND CAST(r.id AS TEXT) = a.object_id \
+             LEFT JOIN registration g ON a.object_type = 'registration' AND CAST(g.id AS TEXT) = a.object_id \
+             LEFT JOIN data_resource rr ON rr.id = g.resource_id \
+             LEFT JOIN scenario sc ON a.object_type = 'scenario' AND CAST(sc.id AS TEXT) = a.object_id \
+             ORDER BY a.seq DESC"
         )))
         .bind(f.region_prefix.as_ref().map(|p| format!("{p}%")))
         .bind(f.action_prefix.as_ref().map(|a| format!("{a}%")))
@@ -122,7 +147,16 @@ impl Store {
         .bind(f.object_id.clone())
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(record_from_row).collect()
+        rows.iter()
+            .map(|row| {
+                Ok(NamedRecord {
+                    stored: record_from_row(row)?,
+                    user_name: row.try_get("user_name")?,
+                    org_name: row.try_get("org_name")?,
+                    object_name: row.try_get("object_name")?,
+                })
+            })
+            .collect()
     }
 
     /// The current head (seq, hash) as the head row says.

@@ -743,6 +743,10 @@ pub struct AuditView {
     pub source_ip: Option<String>,
     pub summary: String,
     pub hash: String,
+    /// The person's, the organisation's and the object's names, where they have one.
+    pub user_name: Option<String>,
+    pub org_name: Option<String>,
+    pub object_name: Option<String>,
 }
 
 /// Query of the audit pages and API.
@@ -792,20 +796,26 @@ pub async fn visible_audit(
     let recs = state.store.audit_search(&filter).await?;
     Ok(recs
         .into_iter()
-        .map(|r| AuditView {
-            seq: r.record.seq,
-            at: r.record.at,
-            operation_id: r.record.operation_id,
-            user_id: r.record.user_id,
-            org_id: r.record.org_id,
-            role: r.record.role,
-            action: r.record.action,
-            object_type: r.record.object_type,
-            object_id: r.record.object_id,
-            result: r.record.result,
-            source_ip: r.record.source_ip,
-            summary: r.record.summary,
-            hash: r.hash.to_hex(),
+        .map(|n| {
+            let r = n.stored;
+            AuditView {
+                seq: r.record.seq,
+                at: r.record.at,
+                operation_id: r.record.operation_id,
+                user_id: r.record.user_id,
+                org_id: r.record.org_id,
+                role: r.record.role,
+                action: r.record.action,
+                object_type: r.record.object_type,
+                object_id: r.record.object_id,
+                result: r.record.result,
+                source_ip: r.record.source_ip,
+                summary: r.record.summary,
+                hash: r.hash.to_hex(),
+                user_name: n.user_name,
+                org_name: n.org_name,
+                object_name: n.object_name,
+            }
         })
         .collect())
 }

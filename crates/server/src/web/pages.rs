@@ -1238,71 +1238,25 @@ fn summary_words(summary: &str) -> String {
         .join("；")
 }
 
-/// Names for the people, organisations and objects on one page of records (one look-up each).
-#[derive(Default)]
-struct AuditNames {
-    users: HashMap<String, String>,
-    orgs: HashMap<String, String>,
-    objects: HashMap<(String, String), String>,
+/// Who acted: the person's name, else their id; "系统" for the platform itself.
+fn audit_user(v: &crate::api::AuditView) -> String {
+    match (&v.user_name, &v.user_id) {
+        (Some(name), _) => name.clone(),
+        (None, Some(id)) => id.clone(),
+        (None, None) => "系统".to_owned(),
+    }
 }
 
-impl AuditNames {
-    async fn load(state: &AppState, views: &[crate::api::AuditView]) -> AuditNames {
-        let mut names = AuditNames::default();
-        for v in views {
-            if let Some(u) = v.user_id.as_deref().filter(|u| !names.users.contains_key(*u))
-                && let Ok(id) = u.parse::<i64>()
-            {
-                let name =
-                    state.store.user(id).await.map(|x| x.display_name).unwrap_or_else(|_| u.to_owned());
-                names.users.insert(u.to_owned(), name);
-            }
-            if let Some(o) = v.org_id.as_deref().filter(|o| !names.orgs.contains_key(*o))
-                && let Ok(id) = o.parse::<i64>()
-            {
-                let name = state.store.org(id).await.map(|x| x.name).unwrap_or_else(|_| o.to_owned());
-                names.orgs.insert(o.to_owned(), name);
-            }
-            let key = (v.object_type.clone(), v.object_id.clone());
-            if names.objects.contains_key(&key) {
-                continue;
-            }
-            let id = v.object_id.parse::<i64>().ok();
-            let name = match (v.object_type.as_str(), id) {
-                ("user", Some(id)) => state.store.user(id).await.ok().map(|x| x.display_name),
-                ("org", Some(id)) => state.store.org(id).await.ok().map(|x| x.name),
-                ("resource", Some(id)) => state.store.resource(id).await.ok().map(|x| x.meta.name),
-                ("registration", Some(id)) => match state.store.registration(id).await {
-                    Ok(g) => state.store.resource(g.resource_id).await.ok().map(|x| x.meta.name),
-                    Err(_) => None,
-                },
-                ("scenario", Some(id)) => state.store.scenario(id).await.ok().map(|x| x.scenario.title),
-                _ => None,
-            };
-            let label = super::object_label(&v.object_type);
-            let shown = match name {
-                Some(name) => format!("{label}「{name}」"),
-                None if v.object_type == "route" => format!("{label} {}", v.object_id),
-                None => format!("{label} {}", v.object_id),
-            };
-            names.objects.insert(key, shown);
-        }
-        names
-    }
+fn audit_org(v: &crate::api::AuditView) -> String {
+    v.org_name.clone().or_else(|| v.org_id.clone()).unwrap_or_default()
+}
 
-    fn user(&self, id: &Option<String>) -> String {
-        match id {
-            Some(k) => self.users.get(k).cloned().unwrap_or_else(|| k.clone()),
-            None => "系统".to_owned(),
-        }
-    }
-
-    fn org(&self, id: &Option<String>) -> String {
-        id.as_ref().map(|k| self.orgs.get(k).cloned().unwrap_or_else(|| k.clone())).unwrap_or_default()
-    }
-
-    fn object(&self, v: &crate::api::AuditView) -> String {
-        self.objects.get(&(v.object_type.clone(), v.object_id.clone())).cloned().unwrap_or_default()
+/// The object in words: its kind and its name (or its id where it has no name).
+fn audit_object(v: &crate::api::AuditView) -> String {
+    let label = super::object_label(&v.object_type);
+    match &v.object_name {
+        Some(name) => format!("{label}「{name}」"),
+        None => format!("{label} {}", v.object_id),
     }
 }
 
@@ -1344,17 +1298,16 @@ pub async fn audit(
     const PAGE: i64 = 50;
     let views = crate::api::visible_audit(&state, &ctx, &q, PAGE).await?;
     let next = if views.len() as i64 == PAGE { views.last().map(|v| v.seq) } else { None };
-    let names = AuditNames::load(&state, &views).await;
     let records = views
         .iter()
         .map(|r| AuditRow {
             seq: r.seq,
             at: audit_time(&r.at),
             action: super::action_label(&r.action).to_owned(),
-            object: names.object(r),
+            object: audit_object(r),
             result: result_words(&r.result),
-            user: names.user(&r.user_id),
-            org: names.org(&r.org_id),
+            user: audit_user(r),
+            org: audit_org(r),
             ip: r.source_ip.clone().unwrap_or_default(),
             summary: summary_words(&r.summary),
         })
@@ -1387,7 +1340,6 @@ pub async fn audit_record(
     let q = crate::api::AuditQuery { before: seq.checked_add(1), ..Default::default() };
     let views = crate::api::visible_audit(&state, &ctx, &q, 1).await?;
     let v = views.into_iter().find(|v| v.seq == seq).ok_or_else(AppError::not_found)?;
-    let names = AuditNames::load(&state, std::slice::from_ref(&v)).await;
     let l = layout(&state, &ctx, "/audit", vec![("监督管理", ""), ("审计日志", "/audit"), ("记录详情", "")])
         .await?;
     let json = serde_json::from_str::<serde_json::Value>(&v.summary)
@@ -1398,10 +1350,10 @@ pub async fn audit_record(
         seq: v.seq,
         at: audit_time(&v.at),
         action: format!("{}（{}）", super::action_label(&v.action), v.action),
-        object: format!("{}（{} {}）", names.object(&v), v.object_type, v.object_id),
+        object: format!("{}（{} {}）", audit_object(&v), v.object_type, v.object_id),
         result: result_words(&v.result),
-        user: names.user(&v.user_id),
-        org: names.org(&v.org_id),
+        user: audit_user(&v),
+        org: audit_org(&v),
         role: v.role.clone().unwrap_or_default(),
         ip: v.source_ip.clone().unwrap_or_default(),
         operation_id: v.operation_id.clone(),
@@ -1418,7 +1370,6 @@ pub async fn export_audit(
     Query(q): Query<crate::api::AuditQuery>,
 ) -> AppResult<Response> {
     let views = crate::api::visible_audit(&state, &ctx, &q, 10_000).await?;
-    let names = AuditNames::load(&state, &views).await;
     let rows = views
         .iter()
         .map(|v| {
@@ -1427,10 +1378,10 @@ pub async fn export_audit(
                 audit_time(&v.at),
                 super::action_label(&v.action).to_owned(),
                 v.action.clone(),
-                names.object(v),
+                audit_object(v),
                 result_words(&v.result),
-                names.user(&v.user_id),
-                names.org(&v.org_id),
+                audit_user(v),
+                audit_org(v),
                 v.source_ip.clone().unwrap_or_default(),
                 summary_words(&v.summary),
                 v.summary.clone(),
